@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` and `make test`.
+# Both install missing Debian packages first (apt-get; sudo when not root).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+WERROR     ?= $(or $(EVTOOL_WERROR),OFF)
+CMAKE_ARGS ?=
+
+PACKAGES := g++ cmake make pkg-config ccache python3 \
+            libcli11-dev nlohmann-json3-dev doctest-dev libssl-dev \
+            libevent-dev libev-dev curl socat openssl bind9-dnsutils
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test unit asan bench fuzz clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DEVTOOL_WERROR=$(WERROR) $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/evtool backends
+	$(BUILD)/evtool timer --every 250ms --count 4
+
+test: build asan
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEVTOOL_SANITIZE=ON \
+	  -DEVTOOL_BENCH=OFF -DEVTOOL_WERROR=$(WERROR) $(CMAKE_ARGS) >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -R '^unit\.'
+
+bench: build
+	cmake --build $(BUILD) -j$(JOBS) --target bench
+	$(BUILD)/tests/bench/run_benchmarks.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,109 @@
+# bash completion for evtool(1)                            -*- shell-script -*-
+#
+# Install: copy to /usr/share/bash-completion/completions/evtool (or
+# ~/.local/share/bash-completion/completions/evtool), or source this file.
+# Needs only bash 4; the bash-completion package is not required.
+#
+# The command tree is data: the three tables below.  A command path is the
+# command words joined by spaces ("" is the top level, "timer" a command,
+# "NAME SUB" a subcommand of NAME).  To add a command, add its name to the
+# subcommands of its parent and one line with its options; to add an alias,
+# list it as a subcommand and map it in _evtool_canonical.
+# tests/cli/test_docs.py checks these tables against `evtool --dump-cli`.
+
+# Subcommands (and aliases) of a command path.
+_evtool_subcommands() {
+    case $1 in
+        '') echo 'backends timer' ;;
+    esac
+}
+
+# Options of a command path ("" holds the global options, which are valid
+# anywhere).  A trailing "=" marks an option that takes a value.
+_evtool_options() {
+    case $1 in
+        '')       echo '--backend= --avoid= --require= --json -q --quiet -v --verbose -h --help --version' ;;
+        backends) echo '--bench --fds= --active= --writes= --rounds= -h --help' ;;
+        timer)    echo '--after= --every= --count= --exec= -h --help' ;;
+    esac
+}
+
+# The path an alias stands for (aliases share their command's options).
+_evtool_canonical() {
+    case $1 in
+        *) echo "$1" ;;
+    esac
+}
+
+# Sets COMPREPLY to the values of option $1 that start with $2.
+_evtool_values() {
+    case $1 in
+        --backend | --avoid) COMPREPLY=($(compgen -W 'epoll poll select' -- "$2")) ;;
+        --require)           COMPREPLY=($(compgen -W 'ET O1 FDS' -- "$2")) ;;
+        --exec)              COMPREPLY=($(compgen -c -- "$2")) ;;
+        *)                   COMPREPLY=() ;;  # durations, counts: free text
+    esac
+}
+
+# Succeeds when option $2 takes a value at command path $1.
+_evtool_takes_value() {
+    local option
+    for option in $(_evtool_options "$1") $(_evtool_options ''); do
+        [[ $option == "$2=" ]] && return 0
+    done
+    return 1
+}
+
+_evtool() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local path='' value_for='' word child i
+    COMPREPLY=()
+
+    # Walk the words before the cursor: options (and their values) are
+    # skipped, and each word naming a subcommand descends the tree.
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${COMP_WORDS[i]}
+        if [[ -n $value_for ]]; then
+            # "--opt=value" arrives as three words when "=" breaks words.
+            [[ $word == = ]] || value_for=''
+            continue
+        fi
+        case $word in
+            --*=* | =) ;;
+            -*) _evtool_takes_value "$path" "$word" && value_for=$word ;;
+            *)
+                for child in $(_evtool_subcommands "$path"); do
+                    if [[ $word == "$child" ]]; then
+                        path=$(_evtool_canonical "${path:+$path }$word")
+                        break
+                    fi
+                done
+                ;;
+        esac
+    done
+
+    if [[ -n $value_for ]]; then
+        [[ $cur == = ]] && cur=''
+        _evtool_values "$value_for" "$cur"
+        return 0
+    fi
+
+    local children
+    children=$(_evtool_subcommands "$path")
+    if [[ $cur != -* && -n $children ]]; then
+        COMPREPLY=($(compgen -W "$children" -- "$cur"))
+        return 0
+    fi
+
+    # The options of this command, then the global ones it does not repeat.
+    local -a options=()
+    local option
+    for option in $(_evtool_options "$path") $(_evtool_options ''); do
+        option=${option%=}
+        [[ " ${options[*]} " == *" $option "* ]] || options+=("$option")
+    done
+    COMPREPLY=($(compgen -W "${options[*]}" -- "$cur"))
+    return 0
+}
+
+complete -F _evtool evtool

@@ -43,13 +43,14 @@ fi
 # Each column: "label|environment for env(1)|program and arguments". The
 # EVENT_NO* variables pick libevent's backend; ours honours them too, so they
 # are cleared for every run that does not set them on purpose.
-CLEAN_ENV="-u EVENT_NOEPOLL -u EVENT_NOPOLL -u EVENT_NOSELECT -u EVENT_SHOW_METHOD -u LIBEV_FLAGS"
+CLEAN_ENV="-u EVENT_NOEPOLL -u EVENT_NOPOLL -u EVENT_NOSELECT -u EVENT_SHOW_METHOD -u EVENT_EPOLL_USE_CHANGELIST -u LIBEV_FLAGS"
 COLUMNS=(
   "evtool epoll||dispatch_evtool --backend epoll"
   "evtool epoll+changelist||dispatch_evtool --backend epoll --changelist"
   "evtool poll||dispatch_evtool --backend poll"
   "evtool select||dispatch_evtool --backend select"
   "libevent epoll||dispatch_libevent"
+  "libevent epoll+changelist|EVENT_EPOLL_USE_CHANGELIST=1|dispatch_libevent"
   "libevent poll|EVENT_NOEPOLL=1|dispatch_libevent"
   "libevent select|EVENT_NOEPOLL=1 EVENT_NOPOLL=1|dispatch_libevent"
   "libev||dispatch_libev"
@@ -124,7 +125,7 @@ for i in "${!COLUMNS[@]}"; do
 done
 echo "$header our epoll / min(libevent epoll, libev) |"
 echo "$rule---:|"
-libevent_epoll=4 libev=7
+libevent_epoll=4 libev=8
 for n in $FDS_LIST; do
   row="| $n |"
   for i in "${!COLUMNS[@]}"; do

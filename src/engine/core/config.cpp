@@ -116,16 +116,20 @@ std::string choose_method(const Config& cfg, std::string* why) {
   for (const MethodChoice& c : ranked)
     if (c.eligible) return c.name;
   if (why) {
+    if (!cfg.required_method().empty()) {
+      auto it = std::find_if(ranked.begin(), ranked.end(), [&](const MethodChoice& c) {
+        return strcasecmp(cfg.required_method().c_str(), c.name.c_str()) == 0;
+      });
+      *why = it == ranked.end() ? "unknown backend '" + cfg.required_method() + "'"
+                                : "backend " + it->name + " " + it->why_not;
+      return {};
+    }
     std::string detail;
     for (const MethodChoice& c : ranked) {
-      if (!cfg.required_method().empty() && strcasecmp(cfg.required_method().c_str(), c.name.c_str()) != 0)
-        continue;
       if (!detail.empty()) detail += "; ";
       detail += c.name + " " + c.why_not;
     }
-    if (!cfg.required_method().empty() && detail.empty())
-      *why = "unknown backend '" + cfg.required_method() + "'";
-    else if (cfg.required_features())
+    if (cfg.required_features())
       *why = "no backend offers all of " + features_string(cfg.required_features()) + " (" + detail + ")";
     else
       *why = "no usable backend (" + detail + ")";

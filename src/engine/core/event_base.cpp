@@ -48,7 +48,7 @@ int EventBase::init(const Config& cfg, const std::string& method, std::string* w
     return -1;
   }
   if (!(cfg.flags() & Config::kIgnoreEnv) && std::getenv("EVENT_SHOW_METHOD"))
-    log(Severity::Msg, "evtool engine using: %s", method_.c_str());
+    log(Severity::Msg, "using backend %s", method_.c_str());
   return 0;
 }
 

@@ -1,0 +1,105 @@
+# fish completion for evtool(1).
+#
+# Install: copy to ~/.config/fish/completions/evtool.fish (or to
+# /usr/share/fish/vendor_completions.d/).
+#
+# A command path is the command words joined by spaces ("" is the top level,
+# "timer" a command, "NAME SUB" a subcommand of NAME).  __evtool_path works
+# out the path the command line has reached, so each completion below names
+# the path it belongs to; unlike __fish_seen_subcommand_from, this keeps two
+# subcommands of the same name under different commands apart.  To add a
+# command: add it to __evtool_subcommands, list its options that take a value
+# in __evtool_value_options, and add its `complete` lines.
+# tests/cli/test_docs.py checks this file against `evtool --dump-cli`.
+
+# Subcommands (and aliases) of a command path.
+function __evtool_subcommands
+    switch "$argv[1]"
+        case ''
+            echo backends
+            echo timer
+    end
+end
+
+# The path an alias stands for.
+function __evtool_canonical
+    echo $argv[1]
+end
+
+# Options that take a value, at a command path ("" is the global options).
+function __evtool_value_options
+    switch "$argv[1]"
+        case ''
+            echo --backend
+            echo --avoid
+            echo --require
+        case backends
+            echo --fds
+            echo --active
+            echo --writes
+            echo --rounds
+        case timer
+            echo --after
+            echo --every
+            echo --count
+            echo --exec
+    end
+end
+
+function __evtool_path
+    set -l path ''
+    set -l skip 0
+    set -l words (commandline -opc)
+    for word in $words[2..-1]
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $word
+            case '--*=*'
+            case '-*'
+                if contains -- $word (__evtool_value_options $path) (__evtool_value_options '')
+                    set skip 1
+                end
+            case '*'
+                if contains -- $word (__evtool_subcommands $path)
+                    set path (__evtool_canonical (string trim -- "$path $word"))
+                end
+        end
+    end
+    echo $path
+end
+
+# Succeeds when the command line is at command path $argv[1].
+function __evtool_at
+    test (__evtool_path) = "$argv[1]"
+end
+
+complete -c evtool -f
+
+# Global options, valid before or after the command.
+complete -c evtool -l backend -x -a 'epoll poll select' -d 'Use this event backend'
+complete -c evtool -l avoid -x -a 'epoll poll select' -d 'Never use this backend (repeatable)'
+complete -c evtool -l require -x -a 'ET\t"edge-triggered events" O1\t"O(1) add, delete, dispatch" FDS\t"any file descriptor"' -d 'Use only a backend with this feature'
+complete -c evtool -l json -d 'Machine-readable output on stdout'
+complete -c evtool -s q -l quiet -d 'No diagnostics or logs, data only'
+complete -c evtool -s v -l verbose -d 'Diagnostics on stderr'
+complete -c evtool -s h -l help -d 'Show help and exit'
+complete -c evtool -l version -d 'Print the version, default backend and OpenSSL version'
+
+# Commands.
+complete -c evtool -n '__evtool_at ""' -a backends -d 'List the event backends, or benchmark them'
+complete -c evtool -n '__evtool_at ""' -a timer -d 'Run a one-shot or periodic timer'
+
+# evtool backends
+complete -c evtool -n '__evtool_at backends' -l bench -d 'Run the dispatch benchmark on every available backend'
+complete -c evtool -n '__evtool_at backends' -l fds -x -d 'Socket pairs in the benchmark (default 1000)'
+complete -c evtool -n '__evtool_at backends' -l active -x -d 'Active socket pairs (default 100)'
+complete -c evtool -n '__evtool_at backends' -l writes -x -d 'Writes per round (default 1000)'
+complete -c evtool -n '__evtool_at backends' -l rounds -x -d 'Timed rounds (default 25)'
+
+# evtool timer
+complete -c evtool -n '__evtool_at timer' -l after -x -d 'Time until the first tick (500ms, 1.5s, 2m)'
+complete -c evtool -n '__evtool_at timer' -l every -x -d 'Tick periodically with this period'
+complete -c evtool -n '__evtool_at timer' -l count -x -d 'Stop after this many ticks'
+complete -c evtool -n '__evtool_at timer' -l exec -x -a '(__fish_complete_command)' -d 'Run this shell command at every tick'

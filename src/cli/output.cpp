@@ -1,0 +1,60 @@
+#include "cli/output.h"
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+
+namespace evtool {
+
+void Output::configure(bool json, bool quiet, bool verbose) {
+  json_ = json;
+  quiet_ = quiet;
+  verbose_ = verbose && !quiet;
+  // Scripts read servers' lines as they come, so a pipe is line-buffered too.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+}
+
+void Output::line(std::string_view text) const {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputc('\n', stdout);
+}
+
+void Output::json_line(const Json& doc) const {
+  // Invalid UTF-8 from the network is replaced, never a reason to throw.
+  line(doc.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+namespace {
+void vprint(const char* prefix, const char* fmt, va_list ap) {
+  char buf[2048];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  std::fprintf(stderr, "%s%s\n", prefix, buf);
+}
+}  // namespace
+
+void Output::info(const char* fmt, ...) const {
+  if (quiet_) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vprint("evtool: ", fmt, ap);
+  va_end(ap);
+}
+
+void Output::debug(const char* fmt, ...) const {
+  if (!verbose_) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vprint("evtool: ", fmt, ap);
+  va_end(ap);
+}
+
+void Output::error(const char* fmt, ...) const {
+  va_list ap;
+  va_start(ap, fmt);
+  vprint("evtool: error: ", fmt, ap);
+  va_end(ap);
+}
+
+double round_ms(double seconds) { return std::round(seconds * 1000.0) / 1000.0; }
+
+}  // namespace evtool

@@ -1,0 +1,41 @@
+// Output rules of CLI.md: data on stdout (never buffered past a line),
+// diagnostics on stderr, --json as one document or NDJSON, -q and -v.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+namespace evtool {
+
+// Keys keep the order they were written in, as CLI.md shows them.
+using Json = nlohmann::ordered_json;
+
+class Output {
+ public:
+  // Call once, after the global options are parsed.
+  void configure(bool json, bool quiet, bool verbose);
+  bool json() const { return json_; }
+  bool quiet() const { return quiet_; }
+  bool verbose() const { return verbose_; }
+
+  // One line of data on stdout (a newline is added).
+  void line(std::string_view text) const;
+  // One JSON document on a single stdout line (NDJSON for streams).
+  void json_line(const Json& doc) const;
+
+  // Diagnostics on stderr: info() unless -q, debug() only with -v,
+  // error() always ("evtool: error: ...").
+  void info(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
+  void debug(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
+  void error(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
+
+ private:
+  bool json_ = false;
+  bool quiet_ = false;
+  bool verbose_ = false;
+};
+
+// Seconds rounded to milliseconds, for JSON numbers (1.5, not 1.50000012).
+double round_ms(double seconds);
+
+}  // namespace evtool

@@ -1,0 +1,167 @@
+// `evtool timer`: the guide's Timer example as a tool. A one-shot or
+// persistent timer that prints each tick (scheduled from the nominal time,
+// so it does not drift) and may run a shell command at every tick; the
+// children are reaped through a SIGCHLD signal event, so ticks never wait.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "cli/validators.h"
+#include "cmds/commands.h"
+#include "engine/util/units.h"
+
+extern char** environ;
+
+namespace evtool {
+namespace {
+
+struct TimerOptions {
+  std::string after, every, exec;
+  long count = 0;  // 0: not given
+};
+
+class TimerJob {
+ public:
+  TimerJob(const Context& ctx, ev::EventBase& base, const TimerOptions& o) : ctx_(ctx), base_(base), exec_(o.exec) {
+    // Both were validated by the parser; at least one is set.
+    ev::Duration every = ev::parse_duration(o.every).value_or(ev::Duration(-1));
+    ev::Duration after = ev::parse_duration(o.after).value_or(ev::Duration(-1));
+    bool periodic = !o.every.empty();
+    period_ = periodic ? every : after;
+    first_ = o.after.empty() ? every : after;
+    persistent_ = periodic || o.count > 1;
+    limit_ = o.count > 0 ? o.count : (periodic ? 0 : 1);
+  }
+
+  int run() {
+    start_ = last_ = Clock::now();
+    sigint_.assign_signal(base_, SIGINT, &TimerJob::on_stop, this);
+    sigterm_.assign_signal(base_, SIGTERM, &TimerJob::on_stop, this);
+    if (sigint_.add() != 0 || sigterm_.add() != 0) return kExitFailure;
+    if (!exec_.empty()) {
+      sigchld_.assign_signal(base_, SIGCHLD, &TimerJob::on_child, this);
+      if (sigchld_.add() != 0) return kExitFailure;
+    }
+    // The first tick may differ from the period; after it, a persistent
+    // event keeps the nominal schedule.
+    if (first_ == period_ && persistent_) {
+      tick_.assign(base_, -1, ev::kPersist, &TimerJob::on_tick, this);
+    } else {
+      tick_.assign_timer(base_, &TimerJob::on_tick, this);
+    }
+    if (tick_.add(first_) != 0) return kExitFailure;
+    base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
+    return status_;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  static void on_tick(int, short, void* arg) { static_cast<TimerJob*>(arg)->tick(); }
+  static void on_child(int, short, void* arg) { static_cast<TimerJob*>(arg)->reap(); }
+  static void on_stop(int, short, void* arg) {
+    auto* job = static_cast<TimerJob*>(arg);
+    job->ctx_.out.debug("interrupted: leaving %d command(s) running", job->children_);
+    job->base_.loopbreak();
+  }
+
+  void tick() {
+    ++ticks_;
+    auto now = Clock::now();
+    double elapsed = std::chrono::duration<double>(now - last_).count();
+    double since = std::chrono::duration<double>(now - start_).count();
+    last_ = now;
+    if (ctx_.out.json()) {
+      ctx_.out.json_line({{"event", "tick"}, {"tick", ticks_}, {"elapsed", round_ms(elapsed)}, {"since_start", round_ms(since)}});
+    } else {
+      char line[64];
+      std::snprintf(line, sizeof line, "[%.3f] tick %ld", elapsed, ticks_);
+      ctx_.out.line(line);
+    }
+    if (!exec_.empty()) spawn();
+    bool last = limit_ > 0 && ticks_ >= limit_;
+    if (last) {
+      tick_.del();
+      finish_if_idle();
+    } else if (!(tick_.events() & ev::kPersist)) {
+      // After a different first delay, switch to the periodic schedule.
+      tick_.assign(base_, -1, ev::kPersist, &TimerJob::on_tick, this);
+      tick_.add(period_);
+    }
+  }
+
+  void spawn() {
+    std::fflush(stdout);  // the child writes to the same stdout
+    const char* argv[] = {"sh", "-c", exec_.c_str(), nullptr};
+    pid_t pid;
+    int err = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
+    if (err != 0) {
+      ctx_.out.error("--exec: cannot start /bin/sh: %s", std::strerror(err));
+      status_ = kExitFailure;
+      return;
+    }
+    ++children_;
+    ctx_.out.debug("tick %ld: started pid %d", ticks_, static_cast<int>(pid));
+  }
+
+  void reap() {
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      --children_;
+      if (WIFEXITED(status)) ctx_.out.debug("pid %d exited with %d", static_cast<int>(pid), WEXITSTATUS(status));
+      else if (WIFSIGNALED(status)) ctx_.out.debug("pid %d killed by signal %d", static_cast<int>(pid), WTERMSIG(status));
+    }
+    finish_if_idle();
+  }
+
+  void finish_if_idle() {
+    if (limit_ > 0 && ticks_ >= limit_ && children_ <= 0) base_.loopbreak();
+  }
+
+  const Context& ctx_;
+  ev::EventBase& base_;
+  std::string exec_;
+  ev::Duration first_{}, period_{};
+  bool persistent_ = false;
+  long limit_ = 0;
+  long ticks_ = 0;
+  int children_ = 0;
+  int status_ = kExitOk;
+  Clock::time_point start_, last_;
+  ev::Event tick_, sigint_, sigterm_, sigchld_;
+};
+
+int run_timer(const Context& ctx, const TimerOptions& o) {
+  if (o.after.empty() && o.every.empty()) throw UsageError("timer needs --every DUR, --after DUR, or both");
+  auto zero = [](const std::string& d) { return !d.empty() && ev::parse_duration(d)->count() == 0; };
+  if (zero(o.every)) throw UsageError("--every: the period must be greater than 0");
+  if (o.every.empty() && o.count > 1 && zero(o.after))
+    throw UsageError("--count with --after alone repeats every --after, which must be greater than 0");
+  int rc = kExitOk;
+  auto base = ctx.make_base(&rc, ev::Config::kPreciseTimer);  // ticks on time, not rounded to ms
+  if (!base) return rc;
+  TimerJob job(ctx, *base, o);
+  return job.run();
+}
+
+}  // namespace
+
+void add_timer_command(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<TimerOptions>();
+  CLI::App* cmd = app.add_subcommand("timer", "Print a tick after a delay or periodically, optionally running a command");
+  cmd->add_option("--after", opts->after, "First tick after DUR; alone: a one-shot timer")->check(kDuration);
+  cmd->add_option("--every", opts->every, "Tick every DUR (persistent, no drift)")->check(kDuration);
+  cmd->add_option("--count", opts->count, "Stop after N ticks (default: unlimited with --every, else 1)")->check(kPositive);
+  cmd->add_option("--exec", opts->exec, "Run 'sh -c CMD' at every tick without blocking")->option_text("CMD");
+  ctx.add_command(cmd, [&ctx, opts] { return run_timer(ctx, *opts); });
+}
+
+}  // namespace evtool

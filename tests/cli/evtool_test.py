@@ -1,0 +1,265 @@
+"""Helpers shared by the CLI tests (tests/cli/test_*.py).
+
+    EVTOOL       path of the binary under test: $EVTOOL, else build/evtool
+    SOURCE_DIR   the source tree: $EVTOOL_SOURCE_DIR, else two levels up
+    run(args)    runs evtool once, returns its CompletedProcess (text output)
+    Server(args) runs a long-lived evtool for the length of a `with` block
+
+ctest sets EVTOOL and EVTOOL_SOURCE_DIR; by hand, from tests/cli:
+    EVTOOL=../../build/evtool python3 -m unittest -v test_docs
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import re
+import shlex
+import signal
+import subprocess
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Mapping, NoReturn, Optional, Sequence, Union
+
+SOURCE_DIR = Path(os.environ.get("EVTOOL_SOURCE_DIR")
+                  or Path(__file__).resolve().parents[2])
+EVTOOL = os.environ.get("EVTOOL") or str(SOURCE_DIR / "build" / "evtool")
+
+Args = Union[str, Sequence[object]]
+
+
+def _argv(args: Args) -> list[str]:
+    """A command line as a list; a string is split as sh would."""
+    if isinstance(args, str):
+        args = shlex.split(args)
+    return [EVTOOL] + [str(a) for a in args]
+
+
+def environment(env: Optional[Mapping[str, Optional[str]]] = None) -> dict[str, str]:
+    """os.environ with `env` applied on top; a value of None removes the name."""
+    result = dict(os.environ)
+    for name, value in (env or {}).items():
+        if value is None:
+            result.pop(name, None)
+        else:
+            result[name] = value
+    return result
+
+
+def _kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Signals the process group that `proc` leads (it and its children)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run(args: Args, env: Optional[Mapping[str, Optional[str]]] = None,
+        timeout: float = 30, input: Optional[str] = None,
+        cwd: Optional[Union[str, Path]] = None) -> subprocess.CompletedProcess:
+    """Runs `evtool ARGS` to completion and returns the CompletedProcess with
+    stdout and stderr as text. stdin is `input`, or empty. On timeout the
+    process and everything it started are killed and TimeoutExpired raised."""
+    proc = subprocess.Popen(
+        _argv(args), env=environment(env), cwd=cwd, text=True,
+        encoding="utf-8", errors="replace",
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+# "listening on 127.0.0.1:8080", "listening on [::1]:8080",
+# "listening on udp 127.0.0.1:5353" (CLI.md, Output).
+_LISTENING = re.compile(
+    r"^listening on (?:(?P<proto>tcp|udp) )?"
+    r"(?:\[(?P<ipv6>[^\]]*)\]|(?P<host>[^\s\[\]]+)):(?P<port>\d+)\s*$")
+
+
+def parse_listening(line: str) -> Optional[tuple[str, str, int]]:
+    """(proto, address, port) from a `listening on ...` line, text or JSON;
+    None for any other line."""
+    line = line.strip()
+    if line.startswith("{"):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return None
+        if isinstance(event, dict) and event.get("event") == "listening":
+            return (event.get("proto", "tcp"), event["address"], int(event["port"]))
+        return None
+    match = _LISTENING.match(line)
+    if not match:
+        return None
+    address = match["ipv6"] if match["ipv6"] is not None else match["host"]
+    return (match["proto"] or "tcp", address, int(match["port"]))
+
+
+_live_servers: "weakref.WeakSet[Server]" = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_live_servers() -> None:
+    # A safety net for servers not used in a `with` block.
+    for server in list(_live_servers):
+        server.kill()
+
+
+class Server:
+    """A long-lived evtool, such as a server, for the length of a `with` block.
+
+        with Server(["tcp", "echo", "0"]) as server:
+            socket.create_connection(("127.0.0.1", server.port))
+
+    Entering starts `evtool ARGS` and reads its stdout until `sockets`
+    listening lines have appeared (text or JSON); the lines before them are in
+    `.preamble`. `.port` is the first socket's port and `.sockets` holds
+    (proto, address, port) for each. Leaving the block stops the process
+    (SIGTERM, then SIGKILL) and kills anything it started, whatever happened
+    inside the block. stdin stays open (a pipe) until close_stdin() or exit.
+    """
+
+    def __init__(self, args: Args, env: Optional[Mapping[str, Optional[str]]] = None,
+                 sockets: int = 1, startup_timeout: float = 10,
+                 cwd: Optional[Union[str, Path]] = None):
+        self.argv = _argv(args)
+        self.env = environment(env)
+        self.cwd = cwd
+        self.expected_sockets = sockets
+        self.startup_timeout = startup_timeout
+        self.proc: Optional[subprocess.Popen] = None
+        self.preamble: list[str] = []
+        self.sockets: list[tuple[str, str, int]] = []
+        self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        self._stderr: list[str] = []
+        self._threads: list[threading.Thread] = []
+
+    # -- lifetime ---------------------------------------------------------
+
+    def __enter__(self) -> "Server":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.argv, env=self.env, cwd=self.cwd, text=True, bufsize=1,
+            encoding="utf-8", errors="replace",
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True)
+        _live_servers.add(self)
+        self._pump(self.proc.stdout, self._lines.put, end=lambda: self._lines.put(None))
+        self._pump(self.proc.stderr, self._stderr.append)
+        deadline = time.monotonic() + self.startup_timeout
+        try:
+            while len(self.sockets) < self.expected_sockets:
+                try:
+                    line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    self._fail(f"printed no listening line within {self.startup_timeout}s")
+                if line is None:
+                    self._fail("exited before printing a listening line")
+                socket = parse_listening(line)
+                if socket:
+                    self.sockets.append(socket)
+                else:
+                    self.preamble.append(line)
+        except BaseException:
+            self.kill()
+            raise
+
+    def _fail(self, what: str) -> NoReturn:
+        self.kill()  # first, so that all of stderr has been read
+        raise AssertionError(self._describe(what))
+
+    def _pump(self, stream, put, end=None) -> None:
+        def pump() -> None:
+            for line in stream:
+                put(line.rstrip("\n"))
+            if end:
+                end()
+        thread = threading.Thread(target=pump, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> Optional[int]:
+        """Sends `sig`, waits up to `timeout` seconds for the exit (then
+        kills), kills whatever the process left behind, and returns the exit
+        status (negative: killed by that signal)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """Kills the process and everything it started, at once."""
+        if self.proc is None:
+            return
+        _kill_group(self.proc)
+        self.proc.wait()
+        if self.proc.stdin and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        for thread in self._threads:
+            thread.join(timeout=5)
+        _live_servers.discard(self)
+
+    # -- talking to it ----------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self.sockets[0][2]
+
+    @property
+    def returncode(self) -> Optional[int]:
+        return self.proc.poll() if self.proc else None
+
+    @property
+    def stderr(self) -> str:
+        """What the process has written on stderr so far."""
+        return "\n".join(self._stderr)
+
+    def readline(self, timeout: float = 5) -> Optional[str]:
+        """The next stdout line (without newline), None at end of output.
+        AssertionError if none comes within `timeout` seconds."""
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(self._describe(f"printed no line within {timeout}s")) from None
+
+    def write(self, text: str) -> None:
+        """Writes `text` to the process's stdin."""
+        assert self.proc and self.proc.stdin
+        self.proc.stdin.write(text)
+        self.proc.stdin.flush()
+
+    def close_stdin(self) -> None:
+        assert self.proc and self.proc.stdin
+        self.proc.stdin.close()
+
+    def _describe(self, what: str) -> str:
+        return (f"{shlex.join(self.argv)} {what}; "
+                f"stdout so far: {self.preamble!r}; stderr: {self.stderr!r}")

@@ -9,11 +9,15 @@ CMAKE_ARGS ?=
 
 PACKAGES := g++ cmake make pkg-config ccache python3 \
             libcli11-dev nlohmann-json3-dev doctest-dev libssl-dev \
-            libevent-dev libev-dev curl socat openssl bind9-dnsutils
+            libevent-dev libev-dev curl socat openssl bind9-dnsutils \
+            man-db groff-base zsh fish
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build run test unit asan bench fuzz clean
+
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
 
 all: build
 
@@ -51,5 +55,18 @@ bench: build
 	cmake --build $(BUILD) -j$(JOBS) --target bench
 	$(BUILD)/tests/bench/run_benchmarks.sh $(BUILD)
 
+# Each libFuzzer target for FUZZ_SECONDS, from its seed corpus (clang).
+fuzz: deps
+	@dpkg-query -W -f='$${Status}' clang 2>/dev/null | grep -q 'ok installed' || \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends clang
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVTOOL_BENCH=OFF \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzzers
+	@for f in $(FUZZ_BUILD)/tests/fuzz/*_fuzz; do \
+	  name=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus-$$name; \
+	  echo "== $$name ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus-$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

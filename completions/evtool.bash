@@ -14,7 +14,8 @@
 # Subcommands (and aliases) of a command path.
 _evtool_subcommands() {
     case $1 in
-        '') echo 'backends timer' ;;
+        '') echo 'backends timer tcp' ;;
+        tcp) echo 'echo serve chat' ;;
     esac
 }
 
@@ -25,6 +26,10 @@ _evtool_options() {
         '')       echo '--backend= --avoid= --require= --json -q --quiet -v --verbose -h --help --version' ;;
         backends) echo '--bench --fds= --active= --writes= --rounds= -h --help' ;;
         timer)    echo '--after= --every= --count= --exec= -h --help' ;;
+        tcp)      echo '-h --help' ;;
+        'tcp echo')  echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= -h --help' ;;
+        'tcp serve') echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --max-line= -h --help' ;;
+        'tcp chat')  echo '--connect-timeout= -h --help' ;;
     esac
 }
 

@@ -18,6 +18,11 @@ function __evtool_subcommands
         case ''
             echo backends
             echo timer
+            echo tcp
+        case tcp
+            echo echo
+            echo serve
+            echo chat
     end
 end
 
@@ -43,6 +48,23 @@ function __evtool_value_options
             echo --every
             echo --count
             echo --exec
+        case 'tcp echo'
+            echo --bind
+            echo --max-conns
+            echo --idle-timeout
+            echo --rate
+            echo --group-rate
+            echo --threads
+        case 'tcp serve'
+            echo --bind
+            echo --max-conns
+            echo --idle-timeout
+            echo --rate
+            echo --group-rate
+            echo --threads
+            echo --max-line
+        case 'tcp chat'
+            echo --connect-timeout
     end
 end
 
@@ -90,6 +112,7 @@ complete -c evtool -l version -d 'Print the version, default backend and OpenSSL
 # Commands.
 complete -c evtool -n '__evtool_at ""' -a backends -d 'List the event backends, or benchmark them'
 complete -c evtool -n '__evtool_at ""' -a timer -d 'Run a one-shot or periodic timer'
+complete -c evtool -n '__evtool_at ""' -a tcp -d 'TCP echo server, chat server and chat client'
 
 # evtool backends
 complete -c evtool -n '__evtool_at backends' -l bench -d 'Run the dispatch benchmark on every available backend'
@@ -103,3 +126,18 @@ complete -c evtool -n '__evtool_at timer' -l after -x -d 'Time until the first t
 complete -c evtool -n '__evtool_at timer' -l every -x -d 'Tick periodically with this period'
 complete -c evtool -n '__evtool_at timer' -l count -x -d 'Stop after this many ticks'
 complete -c evtool -n '__evtool_at timer' -l exec -x -a '(__fish_complete_command)' -d 'Run this shell command at every tick'
+
+# evtool tcp
+complete -c evtool -n '__evtool_at tcp' -a echo -d 'Echo every byte back to its sender'
+complete -c evtool -n '__evtool_at tcp' -a serve -d 'Chat server relaying lines between clients'
+complete -c evtool -n '__evtool_at tcp' -a chat -d 'Connect to a server: stdin to it, its bytes to stdout'
+for path in 'tcp echo' 'tcp serve'
+    complete -c evtool -n "__evtool_at '$path'" -l bind -x -d 'Address to listen on (default 0.0.0.0)'
+    complete -c evtool -n "__evtool_at '$path'" -l max-conns -x -d 'Close connections beyond this many at once'
+    complete -c evtool -n "__evtool_at '$path'" -l idle-timeout -x -d 'Close a connection idle this long'
+    complete -c evtool -n "__evtool_at '$path'" -l rate -x -d 'Limit each connection to bytes per second'
+    complete -c evtool -n "__evtool_at '$path'" -l group-rate -x -d 'Limit all connections together to bytes per second'
+    complete -c evtool -n "__evtool_at '$path'" -l threads -x -d 'Event loops sharing the port (SO_REUSEPORT)'
+end
+complete -c evtool -n "__evtool_at 'tcp serve'" -l max-line -x -d 'Disconnect a client whose line is longer (default 64k)'
+complete -c evtool -n "__evtool_at 'tcp chat'" -l connect-timeout -x -d 'Give up connecting after this long (default 10s)'

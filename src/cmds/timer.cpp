@@ -27,6 +27,22 @@ struct TimerOptions {
   long count = 0;  // 0: not given
 };
 
+// Starts `sh -c command`. evtool ignores SIGPIPE for itself; the command
+// gets it back at its default, as it would from a shell.
+int spawn_shell(const std::string& command, pid_t* pid) {
+  const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+  posix_spawnattr_t attr;
+  if (int err = posix_spawnattr_init(&attr)) return err;
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  int err = posix_spawn(pid, "/bin/sh", nullptr, &attr, const_cast<char**>(argv), environ);
+  posix_spawnattr_destroy(&attr);
+  return err;
+}
+
 class TimerJob {
  public:
   TimerJob(const Context& ctx, ev::EventBase& base, const TimerOptions& o) : ctx_(ctx), base_(base), exec_(o.exec) {
@@ -49,13 +65,14 @@ class TimerJob {
       sigchld_.assign_signal(base_, SIGCHLD, &TimerJob::on_child, this);
       if (sigchld_.add() != 0) return kExitFailure;
     }
-    // The first tick may differ from the period; after it, a persistent
-    // event keeps the nominal schedule.
+    // A persistent event keeps the nominal schedule; after a first delay
+    // that differs from the period, tick() aims each tick at it instead.
     if (first_ == period_ && persistent_) {
       tick_.assign(base_, -1, ev::kPersist, &TimerJob::on_tick, this);
     } else {
       tick_.assign_timer(base_, &TimerJob::on_tick, this);
     }
+    next_us_ = base_.now_us() + first_.count();
     if (tick_.add(first_) != 0) return kExitFailure;
     base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
     return status_;
@@ -91,17 +108,25 @@ class TimerJob {
       tick_.del();
       finish_if_idle();
     } else if (!(tick_.events() & ev::kPersist)) {
-      // After a different first delay, switch to the periodic schedule.
-      tick_.assign(base_, -1, ev::kPersist, &TimerJob::on_tick, this);
-      tick_.add(period_);
+      schedule_next();
     }
+  }
+
+  // The next tick as a one-shot timer at its nominal time, counted from the
+  // first tick's nominal time, not from when this one ran (so a late first
+  // tick shifts nothing); missed ticks are skipped, keeping the phase, as
+  // the engine does for persistent timers.
+  void schedule_next() {
+    const std::int64_t period = period_.count(), now = base_.now_us();
+    next_us_ += period;
+    if (next_us_ < now) next_us_ += ((now - next_us_) / period + 1) * period;
+    tick_.add(ev::Duration(next_us_ - now));
   }
 
   void spawn() {
     std::fflush(stdout);  // the child writes to the same stdout
-    const char* argv[] = {"sh", "-c", exec_.c_str(), nullptr};
     pid_t pid;
-    int err = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
+    int err = spawn_shell(exec_, &pid);
     if (err != 0) {
       ctx_.out.error("--exec: cannot start /bin/sh: %s", std::strerror(err));
       status_ = kExitFailure;
@@ -133,6 +158,7 @@ class TimerJob {
   bool persistent_ = false;
   long limit_ = 0;
   long ticks_ = 0;
+  std::int64_t next_us_ = 0;  // nominal time of the next tick, on the base's clock
   int children_ = 0;
   int status_ = kExitOk;
   Clock::time_point start_, last_;

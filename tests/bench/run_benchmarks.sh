@@ -13,6 +13,8 @@
 #   BENCH_SELECT_ALL=1  also run libevent's select when 2N fds pass
 #                  FD_SETSIZE (it then aborts in glibc's fortified FD_SET;
 #                  ours sizes its sets to the highest fd and runs anyway)
+#   BENCH_ECHO=0   skip the echo benchmark (run_echo_bench.sh, run after the
+#                  dispatch table; its ECHO_* variables are described there)
 # Raw results (one JSON line per run) go to
 # BUILD_DIR/tests/bench/dispatch_results.jsonl.
 set -u
@@ -149,3 +151,8 @@ fi
 for note in "${NOTES[@]}"; do echo "- $note"; done
 echo
 echo "Raw results: $RESULTS"
+
+if [ "${BENCH_ECHO:-1}" != 0 ]; then
+  echo
+  "$(dirname "$0")/run_echo_bench.sh" "$1"
+fi

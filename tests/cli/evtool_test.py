@@ -4,6 +4,7 @@
     SOURCE_DIR   the source tree: $EVTOOL_SOURCE_DIR, else two levels up
     run(args)    runs evtool once, returns its CompletedProcess (text output)
     Server(args) runs a long-lived evtool for the length of a `with` block
+                 (sockets=0: any long-running command, e.g. timer)
 
 ctest sets EVTOOL and EVTOOL_SOURCE_DIR; by hand, from tests/cli:
     EVTOOL=../../build/evtool python3 -m unittest -v test_docs
@@ -138,6 +139,7 @@ class Server:
         self.expected_sockets = sockets
         self.startup_timeout = startup_timeout
         self.proc: Optional[subprocess.Popen] = None
+        self._killed = False
         self.preamble: list[str] = []
         self.sockets: list[tuple[str, str, int]] = []
         self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
@@ -154,6 +156,7 @@ class Server:
         self.stop()
 
     def start(self) -> None:
+        self._killed = False
         self.proc = subprocess.Popen(
             self.argv, env=self.env, cwd=self.cwd, text=True, bufsize=1,
             encoding="utf-8", errors="replace",
@@ -212,10 +215,31 @@ class Server:
         self.kill()
         return self.proc.returncode
 
+    def send_signal(self, sig: int) -> None:
+        """Sends `sig` to the process only (not to what it started)."""
+        assert self.proc
+        try:
+            self.proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+    def wait(self, timeout: float = 10) -> int:
+        """Waits for the process to exit and returns its status (negative:
+        killed by that signal); unlike stop(), what it started is left
+        alone. AssertionError if it is still running after `timeout`."""
+        assert self.proc
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(self._describe(f"still running after {timeout}s")) from None
+
     def kill(self) -> None:
-        """Kills the process and everything it started, at once."""
-        if self.proc is None:
+        """Kills the process and everything it started, at once. Only the
+        first call signals: after it the group is gone and its id may be
+        reused."""
+        if self.proc is None or self._killed:
             return
+        self._killed = True
         _kill_group(self.proc)
         self.proc.wait()
         if self.proc.stdin and not self.proc.stdin.closed:
@@ -225,6 +249,10 @@ class Server:
                 pass
         for thread in self._threads:
             thread.join(timeout=5)
+        if not any(thread.is_alive() for thread in self._threads):
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream and not stream.closed:
+                    stream.close()
         _live_servers.discard(self)
 
     # -- talking to it ----------------------------------------------------

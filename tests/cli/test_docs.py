@@ -220,8 +220,8 @@ class ManPageTest(unittest.TestCase):
         exit_status = self.section("EXIT STATUS")
         for code in EXIT_CODES:
             with self.subTest(code=code):
-                self.assertRegex(exit_status, rf"(?m)^\.B {code}$",
-                                 f"man/evtool.1: EXIT STATUS lacks code {code}")
+                self.assertTrue(re.search(rf"(?m)^\.B {code}$", exit_status),
+                                f"man/evtool.1: EXIT STATUS lacks code {code} (as `.B {code}`)")
 
     @unittest.skipUnless(shutil.which("man"), "man is not installed")
     def test_renders_without_warnings(self) -> None:
@@ -245,14 +245,15 @@ class ReadmeTest(unittest.TestCase):
         for command in INTERFACE.all_commands:
             if len(command.path) == 1:
                 with self.subTest(command=command.title):
-                    self.assertRegex(self.readme, rf"(?m)^\$ .*\bevtool\b.* {command.path[0]}\b",
-                                     f"README.md has no `$ evtool ... {command.path[0]}` example")
+                    example = rf"(?m)^\$ .*\bevtool\b.* {command.path[0]}\b"
+                    self.assertTrue(re.search(example, self.readme),
+                                    f"README.md has no `$ evtool ... {command.path[0]}` example")
 
     def test_exit_code_table(self) -> None:
         for code in EXIT_CODES:
             with self.subTest(code=code):
-                self.assertRegex(self.readme, rf"(?m)^\| {code} \|",
-                                 f"README.md: the exit-code table lacks {code}")
+                self.assertTrue(re.search(rf"(?m)^\| {code} \|", self.readme),
+                                f"README.md: the exit-code table lacks {code}")
 
 
 # -- the completion files, as text ------------------------------------------------
@@ -265,7 +266,7 @@ def fish_mentions_option(text: str, option: str) -> bool:
 class CompletionFilesTest(unittest.TestCase):
     """Each completion file names every declared command, alias and option."""
 
-    FILES = [(BASH_COMPLETION, "#"), (ZSH_COMPLETION, "#"), (FISH_COMPLETION, "#")]
+    FILES = [BASH_COMPLETION, ZSH_COMPLETION, FISH_COMPLETION]
 
     def declared(self) -> list[tuple[str, str]]:
         """(item, where it is declared) for everything the files must name."""
@@ -276,8 +277,8 @@ class CompletionFilesTest(unittest.TestCase):
         return items
 
     def test_every_name_and_option_appears(self) -> None:
-        for path, comment in self.FILES:
-            text = without_comment_lines(path.read_text(encoding="utf-8"), comment)
+        for path in self.FILES:
+            text = without_comment_lines(path.read_text(encoding="utf-8"), "#")
             is_fish = path == FISH_COMPLETION
             for item, what in self.declared():
                 with self.subTest(file=path.name, item=item):
@@ -392,36 +393,54 @@ printf '%s\n' "${COMPREPLY[@]}"
 @unittest.skipUnless(shutil.which("zsh"), "zsh is not installed")
 class ZshCompletionTest(CompletionChecks, unittest.TestCase):
     shell = "zsh"
-    # An interactive zsh in a pseudo-terminal loads _evtool through compinit,
-    # types the line and TAB; compadd is wrapped to print each match it adds.
-    DRIVER = r"""
-zmodload zsh/zpty || exit 3
-zpty z zsh -f -i
-zpty -w z "PS1=''; PROMPT_EOL_MARK=''; fpath=(${(q)1} \$fpath); autoload -U compinit; compinit -u -D"
-zpty -w z 'compadd() {
+    # An interactive zsh in a pseudo-terminal loads _evtool through compinit;
+    # as its line editor starts, it puts $EVTOOL_LINE in the buffer and
+    # completes it, with compadd wrapped to print each match it adds. (Nothing
+    # is typed into the terminal, so nothing races with the line editor.)
+    ZSHRC = r"""
+PS1=''
+fpath=($EVTOOL_COMPLETIONS $fpath)
+autoload -U compinit && compinit -u -D
+compadd() {
   if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
   local -a hits; builtin compadd -A hits "$@"
   local hit; for hit in $hits; do print -r -- "<M>$hit</M>"; done
   builtin compadd "$@"
-}'
-zpty -w z "unsetopt zle_bracketed_paste 2>/dev/null; zstyle ':completion:*' menu no"
-zpty -w z "zstyle ':completion:*' list-prompt ''; bindkey '^I' complete-word; print '<READY>'"
+}
+zstyle ':completion:*' menu no
+zle-line-init() {
+  BUFFER=$EVTOOL_LINE; CURSOR=$#BUFFER
+  zle complete-word
+  print -r -- '<DONE>'
+}
+zle -N zle-line-init
+"""
+    DRIVER = r"""
+zmodload zsh/zpty || exit 3
+zpty z 'zsh -d -i'
 local line
-while zpty -r z line; do [[ $line == '<READY>'* ]] && break; done
-zpty -w -n z "$2"$'\t'
-zpty -w z $'\C-u'"print '<DONE>'"
 while zpty -r z line; do
-  [[ $line == *'<DONE>'* && $line != *print* ]] && break
+  [[ $line == *'<DONE>'* ]] && break
   [[ $line == *'<M>'* ]] && { line=${line#*<M>}; print -r -- ${line%%</M>*}; }
 done
 zpty -d z
 """
 
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.zdotdir = tempfile.TemporaryDirectory(prefix="evtool-zsh-")
+        Path(cls.zdotdir.name, ".zshrc").write_text(cls.ZSHRC, encoding="utf-8")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.zdotdir.cleanup()
+
     def complete(self, words: list[str]) -> list[str]:
-        result = subprocess.run(["zsh", "-f", "-c", self.DRIVER, "zsh", str(COMPLETIONS),
-                                 " ".join(words)],
-                                capture_output=True, text=True, timeout=30,
-                                env=et.environment({"TERM": "dumb", "HOME": tempfile.gettempdir()}))
+        env = et.environment({"ZDOTDIR": self.zdotdir.name, "TERM": "dumb",
+                              "EVTOOL_COMPLETIONS": str(COMPLETIONS),
+                              "EVTOOL_LINE": " ".join(words)})
+        result = subprocess.run(["zsh", "-f", "-c", self.DRIVER], capture_output=True,
+                                text=True, timeout=30, env=env)
         self.assertEqual(result.returncode, 0, f"zsh completion failed: {result.stderr}")
         return [w for w in result.stdout.splitlines() if w]
 
@@ -438,12 +457,21 @@ zpty -d z
 class FishCompletionTest(CompletionChecks, unittest.TestCase):
     shell = "fish"
 
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.home = tempfile.TemporaryDirectory(prefix="evtool-fish-")  # fish writes its state there
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.home.cleanup()
+
     def complete(self, words: list[str]) -> list[str]:
         result = subprocess.run(
             ["fish", "--no-config", "-c", "source $argv[1]; and complete -C $argv[2]",
              str(FISH_COMPLETION), " ".join(words)],
             capture_output=True, text=True, timeout=30,
-            env=et.environment({"HOME": tempfile.gettempdir(), "XDG_CONFIG_HOME": None}))
+            env=et.environment({"HOME": self.home.name, "XDG_CONFIG_HOME": None,
+                                "XDG_DATA_HOME": None, "XDG_CACHE_HOME": None}))
         self.assertEqual(result.returncode, 0, f"fish completion failed: {result.stderr}")
         return [line.split("\t")[0] for line in result.stdout.splitlines() if line]
 

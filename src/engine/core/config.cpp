@@ -57,6 +57,14 @@ std::string env_name(const char* method) {
 
 bool disabled_by_env(const char* method) { return std::getenv(env_name(method).c_str()) != nullptr; }
 
+// Like features_string(), but also names EARLY_CLOSE: a config can require
+// it, so a refusal must be able to say that it is missing.
+std::string feature_names(int features) {
+  std::string out = features_string(features);
+  if (features & kFeatureEarlyClose) out += out.empty() ? "EARLY_CLOSE" : ",EARLY_CLOSE";
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> supported_methods() {
@@ -104,7 +112,7 @@ std::vector<MethodChoice> rank_methods(const Config& cfg) {
     else if (avoided) c.why_not = "avoided";
     else if (!cfg.required_method().empty() && strcasecmp(cfg.required_method().c_str(), m.name) != 0)
       c.why_not = "not the requested backend";
-    else if (missing) c.why_not = "lacks " + features_string(missing);
+    else if (missing) c.why_not = "lacks " + feature_names(missing);
     c.eligible = c.why_not.empty();
     out.push_back(std::move(c));
   }
@@ -130,7 +138,7 @@ std::string choose_method(const Config& cfg, std::string* why) {
       detail += c.name + " " + c.why_not;
     }
     if (cfg.required_features())
-      *why = "no backend offers all of " + features_string(cfg.required_features()) + " (" + detail + ")";
+      *why = "no backend offers all of " + feature_names(cfg.required_features()) + " (" + detail + ")";
     else
       *why = "no usable backend (" + detail + ")";
   }

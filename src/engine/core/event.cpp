@@ -21,7 +21,10 @@ void* Event::self_cbarg() { return &g_self_cbarg_tag; }
 Event::~Event() {
   if (state_ & kStateInit) {
     del();
-    if (base_ && base_->running_event_ == this) base_->running_gone_ = true;
+    if (base_) {  // null once the base is gone
+      if (base_->running_event_ == this) base_->running_gone_ = true;
+      base_->unlink_event(this);
+    }
     detail::debug_note_destroy(this);
   }
   state_ = 0;
@@ -30,12 +33,16 @@ Event::~Event() {
 void Event::check_live(const char* op) const {
   detail::debug_check_live(this, op);
   if (!(state_ & kStateInit)) fatal(EINVAL, "%s on an event that was never assigned", op);
+  if (!base_) fatal(EINVAL, "%s on an event whose base was destroyed", op);
 }
 
 void Event::assign(EventBase& base, int fd, short what, EventCallback cb, void* arg) {
   bool pending = (state_ & (kStateInserted | kStateTimeout | kStateActive)) != 0;
   detail::debug_note_assign(this, pending);
   if (pending) del();
+  bool linked = (state_ & kStateInit) && base_;
+  if (linked && base_ != &base) base_->unlink_event(this);
+  if (!linked || base_ != &base) base.link_event(this);
   base_ = &base;
   fd_ = fd;
   events_ = what;
@@ -84,7 +91,7 @@ int Event::add(Duration timeout) {
   if (state_ & kStateTimeout) b.remove_timeout(this);
   if ((state_ & kStateActive) && res_ == kTimeout) b.remove_active(this);
   interval_us_ = timeout.count();
-  b.insert_timeout(this, b.now_us() + interval_us_, -1);
+  b.insert_timeout(this, EventBase::deadline_after(b.now_us(), interval_us_), -1);
   b.recount(this, old);
   return 0;
 }
@@ -100,7 +107,7 @@ int Event::add(const CommonTimeout& timeout) {
   if (state_ & kStateTimeout) b.remove_timeout(this);
   if ((state_ & kStateActive) && res_ == kTimeout) b.remove_active(this);
   interval_us_ = timeout.duration.count();
-  b.insert_timeout(this, b.now_us() + interval_us_, timeout.index);
+  b.insert_timeout(this, EventBase::deadline_after(b.now_us(), interval_us_), timeout.index);
   b.recount(this, old);
   return 0;
 }
@@ -114,6 +121,9 @@ int Event::del() {
   if (!base_) return 0;
   EventBase& b = *base_;
   std::uint16_t old = state_;
+  // A signal callback being repeated ncalls times stops (as libevent's
+  // event_del clears ev_pncalls).
+  if (b.running_event_ == this) b.running_gone_ = true;
   if (state_ & kStateTimeout) b.remove_timeout(this);
   if (state_ & kStateActive) b.remove_active(this);
   if (state_ & kStateInserted) {

@@ -4,8 +4,10 @@
 // The guide's section 四. An Event is a plain object that can be embedded in
 // a caller's struct (no heap allocation); it must not move while assigned,
 // which is why it is neither copyable nor movable. Destroying an Event
-// removes it from its base. Callbacks run inside EventBase::loop(), never in
-// a signal handler.
+// removes it from its base; destroying the base first detaches its events
+// (they become non-pending and may then only be assigned again or
+// destroyed). Callbacks run inside EventBase::loop(), never in a signal
+// handler.
 #pragma once
 
 #include <chrono>
@@ -128,6 +130,8 @@ class Event {
   Event* active_prev_ = nullptr;
   Event* queue_next_ = nullptr;   // common-timeout queue
   Event* queue_prev_ = nullptr;
+  Event* base_next_ = nullptr;    // every event assigned to the base, so that
+  Event* base_prev_ = nullptr;    // a dying base can detach them all
   std::function<void(int, short)> fn_;
 };
 

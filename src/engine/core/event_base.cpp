@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <unordered_set>
+#include <utility>
 
 #include "engine/core/detail/backend.h"
 #include "engine/core/log.h"
@@ -64,31 +65,34 @@ int EventBase::setup_internal_events() {
 EventBase::~EventBase() {
   for (Event* ev : once_events_) delete ev;
   once_events_.clear();
-  // Detach every remaining event so that its destructor does not reach back
-  // into a dead base.
-  auto detach = [](Event* ev) {
+  if (signals_)
+    for (std::size_t sig = 0; sig < sig_heads_.size(); ++sig)
+      if (sig_heads_[sig]) signals_->unwatch(static_cast<int>(sig));
+  // Detach every event still assigned here, pending or not, so that its
+  // destructor (or a later del()) does not reach back into a dead base.
+  for (Event* ev = assigned_; ev;) {
+    Event* next = ev->base_next_;
     ev->state_ &= static_cast<std::uint16_t>(~(Event::kStateInserted | Event::kStateTimeout | Event::kStateActive));
     ev->base_ = nullptr;
-  };
-  for (FdSlot& s : fds_)
-    for (Event* ev = s.head; ev;) {
-      Event* next = ev->fd_next_;
-      detach(ev);
-      ev = next;
-    }
-  for (Event* head : sig_heads_)
-    for (Event* ev = head; ev;) {
-      Event* next = ev->fd_next_;
-      if (signals_) signals_->unwatch(ev->fd_);
-      detach(ev);
-      ev = next;
-    }
-  for (Event* ev : heap_) detach(ev);
-  for (auto& q : common_)
-    for (Event* ev = q->head; ev; ev = ev->queue_next_) detach(ev);
-  for (ActiveQueue& q : active_)
-    for (Event* ev = q.head; ev; ev = ev->active_next_) detach(ev);
+    ev->base_next_ = ev->base_prev_ = nullptr;
+    ev = next;
+  }
+  assigned_ = nullptr;
   if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void EventBase::link_event(Event* ev) {
+  ev->base_prev_ = nullptr;
+  ev->base_next_ = assigned_;
+  if (assigned_) assigned_->base_prev_ = ev;
+  assigned_ = ev;
+}
+
+void EventBase::unlink_event(Event* ev) {
+  if (ev->base_prev_) ev->base_prev_->base_next_ = ev->base_next_;
+  else assigned_ = ev->base_next_;
+  if (ev->base_next_) ev->base_next_->base_prev_ = ev->base_prev_;
+  ev->base_next_ = ev->base_prev_ = nullptr;
 }
 
 const char* EventBase::method() const { return method_.c_str(); }
@@ -119,8 +123,11 @@ short EventBase::fd_mask(const FdSlot& s) const {
 int EventBase::apply_fd(int fd) {
   FdSlot& s = fds_[static_cast<std::size_t>(fd)];
   s.dirty = false;
+  bool emptied = std::exchange(s.emptied, false);
   short want = fd_mask(s);
-  if (want == s.applied) return 0;
+  // After an emptied batch, register again even with the same mask: the
+  // backend turns a MOD of an fd it no longer knows into an ADD.
+  if (want == s.applied && !(emptied && want)) return 0;
   if (backend_->change(fd, s.applied, want) != 0) return -1;
   s.applied = want;
   return 0;
@@ -152,6 +159,12 @@ int EventBase::insert_io(Event* ev) {
   if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(std::max<std::size_t>(fd + 1, fds_.size() * 2));
   FdSlot& s = fds_[static_cast<std::size_t>(fd)];
   short e = ev->events_;
+  // One fd is either edge- or level-triggered (the backend watches the fd,
+  // not the event): a mix would silently make the level-triggered ones ET.
+  if (s.head && (s.net != 0) != ((e & kET) != 0)) {
+    log(Severity::Warn, "Event::add: cannot mix edge-triggered and level-triggered events on fd %d", fd);
+    return -1;
+  }
   if (e & kRead) ++s.nread;
   if (e & kWrite) ++s.nwrite;
   if (e & kClosed) ++s.nclose;
@@ -165,7 +178,7 @@ int EventBase::insert_io(Event* ev) {
     if (e & kWrite) --s.nwrite;
     if (e & kClosed) --s.nclose;
     if (e & kET) --s.net;
-    log(Severity::Warn, "backend %s: cannot watch fd %d: %s", method_.c_str(), fd, std::strerror(saved));
+    log(Severity::Debug, "backend %s: cannot watch fd %d: %s", method_.c_str(), fd, std::strerror(saved));
     errno = saved;
     return -1;
   }
@@ -190,8 +203,12 @@ void EventBase::remove_io(Event* ev) {
   if (e & kET) --s.net;
   ev->state_ &= static_cast<std::uint16_t>(~Event::kStateInserted);
   bool defer = (config_.flags() & Config::kEpollUseChangelist) && method_ == "epoll";
-  if (defer) mark_fd(ev->fd_);
-  else apply_fd(ev->fd_);  // a closed fd is already gone from the backend
+  if (defer) {
+    if (!fd_mask(s)) s.emptied = true;
+    mark_fd(ev->fd_);
+  } else {
+    apply_fd(ev->fd_);  // a closed fd is already gone from the backend
+  }
 }
 
 void EventBase::activate_io(int fd, short what) {
@@ -379,7 +396,12 @@ int EventBase::reinit() {
   // The wake-up eventfd and the signal pipe are shared with the parent too.
   wake_event_.del();
   ::close(wake_fd_);
-  for (FdSlot& s : fds_) s.applied = 0;
+  // Nothing is registered with the new backend, and nothing is queued:
+  // a slot left "dirty" would never be queued again.
+  for (FdSlot& s : fds_) {
+    s.applied = 0;
+    s.dirty = s.emptied = false;
+  }
   changelist_.clear();
   if (setup_internal_events() != 0) return -1;
   if (signals_) {

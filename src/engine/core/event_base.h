@@ -188,6 +188,9 @@ class EventBase {
     std::uint16_t nread = 0, nwrite = 0, nclose = 0, net = 0;
     short applied = 0;  // mask the backend currently has
     bool dirty = false;
+    // Dropped to no events while a change was pending: the fd may have been
+    // closed and its number reused, so `applied` cannot be trusted.
+    bool emptied = false;
   };
   struct CommonQueue {
     std::int64_t duration_us = 0;
@@ -205,6 +208,10 @@ class EventBase {
   EventBase() = default;
   int init(const Config& cfg, const std::string& method, std::string* why);
 
+  // Every assigned event, internal ones included (see ~EventBase).
+  void link_event(Event* ev);
+  void unlink_event(Event* ev);
+
   // Registration (event.cpp calls these).
   int insert_io(Event* ev);
   void remove_io(Event* ev);
@@ -215,6 +222,8 @@ class EventBase {
   int apply_fd(int fd);
   void flush_changelist();
   void insert_timeout(Event* ev, std::int64_t deadline_us, int common);
+  // from + interval, saturated: Duration::max() means "never", not overflow.
+  static std::int64_t deadline_after(std::int64_t from, std::int64_t interval);
   void remove_timeout(Event* ev);
   void insert_active(Event* ev, short res, short ncalls);
   void remove_active(Event* ev);
@@ -256,10 +265,16 @@ class EventBase {
   std::vector<Watcher> watchers_;
   int next_watcher_id_ = 1;
   std::vector<Event*> once_events_;
+  Event* assigned_ = nullptr;  // list through Event::base_next_
 
   int event_count_ = 0;
   int active_count_ = 0;
   std::int64_t cached_us_ = 0;  // 0: no cached time
+  // Wall clock minus monotonic clock, measured once per cached time so that
+  // gettimeofday_cached() is as stable as now() (offset_for_us_ is the
+  // cached_us_ it belongs to).
+  std::int64_t wall_offset_us_ = 0;
+  std::int64_t offset_for_us_ = 0;
   bool running_ = false;
   bool got_exit_ = false;
   bool got_break_ = false;

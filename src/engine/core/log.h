@@ -34,7 +34,8 @@ void set_fatal_callback(FatalCallback cb);
 
 // Debug mode tracks every assigned Event so that misuse is caught: assigning
 // an event that is still pending, adding or deleting an event that was never
-// assigned or was already destroyed. Enable it before creating any Event.
+// assigned or was already destroyed. Enable it before creating any EventBase
+// or Event (a base assigns internal events when it is created).
 void enable_debug_mode();
 bool debug_mode();
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "engine/core/detail/backend.h"
 #include "engine/core/event_base.h"
@@ -36,12 +37,15 @@ int EventBase::update_cache_time() {
 
 int EventBase::gettimeofday_cached(timeval* tv) {
   if (!cached_us_ || (config_.flags() & Config::kNoCacheTime)) return gettimeofday(tv, nullptr);
-  // Wall time of the cached monotonic instant, through the current offset
-  // between the two clocks.
-  timeval real;
-  gettimeofday(&real, nullptr);
-  std::int64_t offset = static_cast<std::int64_t>(real.tv_sec) * 1000000 + real.tv_usec - clock_us();
-  std::int64_t wall = cached_us_ + offset;
+  // Wall time of the cached monotonic instant, through the offset between
+  // the two clocks, measured on the first call for this cached time.
+  if (offset_for_us_ != cached_us_) {
+    timeval real;
+    gettimeofday(&real, nullptr);
+    wall_offset_us_ = static_cast<std::int64_t>(real.tv_sec) * 1000000 + real.tv_usec - clock_us();
+    offset_for_us_ = cached_us_;
+  }
+  std::int64_t wall = cached_us_ + wall_offset_us_;
   tv->tv_sec = static_cast<time_t>(wall / 1000000);
   tv->tv_usec = static_cast<suseconds_t>(wall % 1000000);
   return 0;
@@ -143,6 +147,12 @@ void EventBase::common_timeout_cb(int, short, void* arg) {
   base.schedule_common(*q);
 }
 
+std::int64_t EventBase::deadline_after(std::int64_t from, std::int64_t interval) {
+  // The latest deadline pending() can still express as a TimePoint.
+  constexpr std::int64_t kNever = std::chrono::duration_cast<Duration>(TimePoint::max().time_since_epoch()).count();
+  return interval > kNever - from ? kNever : from + interval;
+}
+
 void EventBase::insert_timeout(Event* ev, std::int64_t deadline_us, int common) {
   ev->deadline_us_ = deadline_us;
   ev->state_ |= Event::kStateTimeout;
@@ -241,9 +251,12 @@ void EventBase::run_callback(Event* ev) {
   short res = ev->res_;
   short ncalls = ev->ncalls_;
   if (ev->events_ & kPersist) {
-    if (ev->interval_us_ >= 0 && !(ev->state_ & Event::kStateTimeout)) {
+    // Every run restarts the timeout (the guide, 1.3): from the nominal
+    // deadline after a timeout, from now after I/O or a manual activation.
+    if (ev->interval_us_ >= 0) {
+      if (ev->state_ & Event::kStateTimeout) remove_timeout(ev);
       std::int64_t now = now_us();
-      std::int64_t run_at = (res & kTimeout) ? ev->deadline_us_ + ev->interval_us_ : now + ev->interval_us_;
+      std::int64_t run_at = deadline_after((res & kTimeout) ? ev->deadline_us_ : now, ev->interval_us_);
       if (run_at <= now && ev->interval_us_ > 0)  // fell behind: skip missed periods, keep the phase
         run_at += ((now - run_at) / ev->interval_us_ + 1) * ev->interval_us_;
       insert_timeout(ev, run_at, ev->common_index_);
@@ -280,13 +293,15 @@ void EventBase::run_callback(Event* ev) {
 }
 
 int EventBase::process_active() {
+  int total = 0;
   for (std::size_t p = 0; p < active_.size(); ++p) {
     if (!active_[p].head) continue;
     bool limited = static_cast<int>(p) >= config_.limit_callbacks_after_priority() &&
                    (config_.max_dispatch_callbacks() >= 0 || config_.max_dispatch_interval().count() >= 0);
     std::int64_t start = limited ? clock_us() : 0;
-    int count = 0;
+    int count = 0, user = 0;
     while (Event* ev = active_[p].head) {
+      if (!(ev->state_ & Event::kStateInternal)) ++user;
       run_callback(ev);
       ++count;
       if (got_break_ || continue_) break;
@@ -298,9 +313,13 @@ int EventBase::process_active() {
       }
       if (config_.flags() & Config::kNoCacheTime) cached_us_ = 0;
     }
-    return count;
+    total += count;
+    // Only engine plumbing ran (signal pipe, wake-up, common-timeout
+    // queues): like libevent, let the next priority run in this pass, so
+    // that e.g. a delivered signal's callback runs in the same iteration.
+    if (user || got_break_ || continue_) break;
   }
-  return 0;
+  return total;
 }
 
 // ---- the loop -------------------------------------------------------------
@@ -320,13 +339,21 @@ int EventBase::loopcontinue() {
 }
 
 int EventBase::once(int fd, short what, std::function<void(int, short)> cb, std::optional<Duration> timeout) {
+  if (what & (kSignal | kPersist)) {
+    log(Severity::Warn, "EventBase::once: signal and persistent events are not supported");
+    return -1;
+  }
   what &= (kRead | kWrite | kClosed);
-  if (!what && !timeout) timeout = Duration(0);
   auto* ev = new Event();
   ev->assign(*this, what ? fd : -1, what, std::move(cb));
   ev->state_ |= Event::kStateOnce;
   once_events_.push_back(ev);
-  int rc = timeout ? ev->add(*timeout) : ev->add();
+  int rc = 0;
+  // A pure timer that is already due goes straight to the active queue (as
+  // libevent's event_base_once does): it runs in this round, after the
+  // callbacks already queued, which is what loopexit() relies on.
+  if (!what && timeout.value_or(Duration(0)).count() == 0) ev->activate(kTimeout);
+  else rc = timeout ? ev->add(*timeout) : ev->add();
   if (rc != 0) {
     once_events_.pop_back();
     delete ev;

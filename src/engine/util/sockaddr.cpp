@@ -34,7 +34,9 @@ std::optional<SocketAddress> parse_ip(std::string_view text, int port) {
     text = text.substr(1, text.size() - 2);
     if (text.find(':') == std::string_view::npos) return std::nullopt;  // "[1.2.3.4]"
   }
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  // An embedded NUL would end the copy early: "1.2.3.4\0junk" is not an address.
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN || text.find('\0') != std::string_view::npos)
+    return std::nullopt;
   char buf[INET6_ADDRSTRLEN];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';

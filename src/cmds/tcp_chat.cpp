@@ -1,0 +1,171 @@
+// `evtool tcp chat HOST PORT`: the guide's TCP client, as nc users expect.
+// stdin goes to the server, the server's bytes go to stdout unchanged;
+// EOF on stdin half-closes and keeps reading; exit 0 when the server
+// closes. Each address of HOST is tried in turn.
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <vector>
+
+#include "cli/validators.h"
+#include "cmds/tcp_server.h"
+#include "engine/util/units.h"
+
+namespace evtool {
+namespace {
+
+constexpr std::size_t kOutputHigh = 1024 * 1024;  // stop reading stdin above this
+constexpr std::size_t kOutputLow = 256 * 1024;
+
+struct ChatOptions {
+  std::string host, port;
+  std::string connect_timeout = "10s";
+};
+
+// Literals as they are; "localhost" as its two loopback addresses. Other
+// names need the resolver (the DNS issue).
+std::vector<ev::SocketAddress> addresses_of(const std::string& host, int port) {
+  if (auto a = ev::parse_ip(host, port)) return {*a};
+  if (host == "localhost") return {*ev::parse_ip("127.0.0.1", port), *ev::parse_ip("::1", port)};
+  return {};
+}
+
+class ChatClient {
+ public:
+  ChatClient(const Context& ctx, ev::EventBase& base, std::vector<ev::SocketAddress> addrs, ev::Duration timeout)
+      : ctx_(ctx), base_(base), addrs_(std::move(addrs)), timeout_(timeout) {
+    timer_.assign_timer(base, &ChatClient::on_timeout, this);
+  }
+
+  int run() {
+    StopSignals stop(base_, [this](int signum) {
+      status_ = signum == SIGINT ? kExitInterrupted : kExitOk;
+      base_.loopbreak();
+    });
+    if (!try_next()) return status_;
+    base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
+    return status_;
+  }
+
+ private:
+  static void on_timeout(int, short, void* arg) {
+    auto* c = static_cast<ChatClient*>(arg);
+    c->ctx_.out.debug("%s: connection timed out", c->addrs_[c->next_ - 1].to_string().c_str());
+    c->last_error_ = ETIMEDOUT;
+    c->try_next();
+  }
+
+  // Starts connecting to the next address; false (status set) when none is left.
+  bool try_next() {
+    bev_.reset();
+    while (next_ < addrs_.size()) {
+      const ev::SocketAddress& addr = addrs_[next_++];
+      ctx_.out.debug("connecting to %s", addr.to_string().c_str());
+      bev_ = ev::BufferEvent::socket(base_, -1, ev::BufferEvent::kCloseOnFree);
+      bev_->setcb([this](ev::BufferEvent& b) { received(b); }, [this](ev::BufferEvent&) { stdin_->resume(); },
+                  [this](ev::BufferEvent& b, short what) { event(b, what); });
+      if (bev_->connect(addr) == 0) {
+        timer_.add(timeout_);
+        return true;
+      }
+      last_error_ = errno;
+      ctx_.out.debug("%s: %s", addr.to_string().c_str(), std::strerror(errno));
+    }
+    bev_.reset();
+    fail_connect();
+    return false;
+  }
+
+  void fail_connect() {
+    timer_.del();
+    const std::string target = addrs_.empty() ? "" : addrs_.front().to_string();
+    if (last_error_ == ETIMEDOUT) {
+      ctx_.out.error("connect to %s: timed out", target.c_str());
+      status_ = kExitTimeout;
+    } else {
+      ctx_.out.error("connect to %s: %s", target.c_str(), std::strerror(last_error_));
+      status_ = kExitFailure;
+    }
+    base_.loopbreak();
+  }
+
+  void connected() {
+    timer_.del();
+    ctx_.out.debug("connected to %s", addrs_[next_ - 1].to_string().c_str());
+    bev_->setwatermark(ev::kWrite, kOutputLow, 0);
+    bev_->enable(ev::kRead | ev::kWrite);
+    stdin_ = std::make_unique<StdinReader>(
+        base_, [this](const char* d, std::size_t n) { typed(d, n); }, [this](int) { bev_->flush(ev::kWrite, ev::BufferEvent::Flush::Finished); });
+  }
+
+  void typed(const char* data, std::size_t len) {
+    bev_->write(data, len);
+    if (bev_->output().length() >= kOutputHigh) stdin_->pause();
+  }
+
+  void received(ev::BufferEvent& b) {
+    if (!write_stdout(b.input())) {
+      ctx_.out.error("writing to stdout: %s", std::strerror(errno));
+      status_ = kExitFailure;
+      base_.loopbreak();
+    }
+  }
+
+  void event(ev::BufferEvent& b, short what) {
+    if (what & ev::BufferEvent::kConnected) return connected();
+    if (!stdin_) {  // still connecting: this address failed
+      last_error_ = errno ? errno : ECONNREFUSED;
+      ctx_.out.debug("%s: %s", addrs_[next_ - 1].to_string().c_str(), std::strerror(last_error_));
+      timer_.del();
+      if (try_next()) return;
+      return;
+    }
+    if (what & ev::BufferEvent::kEof) {
+      received(b);
+      status_ = kExitOk;
+    } else {
+      ctx_.out.error("connection to %s: %s", addrs_[next_ - 1].to_string().c_str(), std::strerror(errno));
+      status_ = kExitFailure;
+    }
+    base_.loopbreak();
+  }
+
+  const Context& ctx_;
+  ev::EventBase& base_;
+  std::vector<ev::SocketAddress> addrs_;
+  std::size_t next_ = 0;
+  ev::Duration timeout_;
+  int last_error_ = ECONNREFUSED;
+  int status_ = kExitOk;
+  ev::Event timer_;
+  std::unique_ptr<ev::BufferEvent> bev_;
+  std::unique_ptr<StdinReader> stdin_;
+};
+
+int run_chat(const Context& ctx, const ChatOptions& o) {
+  int port = *ev::parse_port(o.port);
+  std::vector<ev::SocketAddress> addrs = addresses_of(o.host, port);
+  if (addrs.empty()) {
+    ctx.out.error("cannot resolve '%s': only IP literals and localhost are supported for now", o.host.c_str());
+    return kExitFailure;
+  }
+  int rc = kExitOk;
+  auto base = ctx.make_base(&rc);
+  if (!base) return rc;
+  ChatClient client(ctx, *base, std::move(addrs), *ev::parse_duration(o.connect_timeout));
+  return client.run();
+}
+
+}  // namespace
+
+void add_tcp_chat_command(CLI::App& tcp, Context& ctx) {
+  auto opts = std::make_shared<ChatOptions>();
+  CLI::App* cmd = tcp.add_subcommand("chat", "Connect to HOST PORT: stdin to the server, the server to stdout");
+  cmd->add_option("HOST", opts->host, "Server name or IP address")->required();
+  cmd->add_option("PORT", opts->port, "Server port")->required()->check(kPort);
+  cmd->add_option("--connect-timeout", opts->connect_timeout, "Give up connecting after DUR (default 10s)")
+      ->check(kDuration);
+  ctx.add_command(cmd, [&ctx, opts] { return run_chat(ctx, *opts); });
+}
+
+}  // namespace evtool

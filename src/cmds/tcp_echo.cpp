@@ -1,0 +1,86 @@
+// `evtool tcp echo PORT`: echoes every byte back, binary-safe. Each
+// connection's output is capped (reading pauses while the peer is not
+// reading), so a peer that sends and never reads holds a bounded amount
+// of server memory. On FIN the owed bytes are sent, then it closes.
+#include <thread>
+#include <unordered_map>
+
+#include "cmds/tcp_common.h"
+#include "cmds/tcp_server.h"
+#include "engine/io/buffer_event.h"
+
+namespace evtool {
+namespace {
+
+constexpr std::size_t kOutputHigh = 1024 * 1024;  // pause reading above this
+constexpr std::size_t kOutputLow = 256 * 1024;    // resume at or below this
+
+class EchoConnections final : public ConnectionHandler {
+ public:
+  using ConnectionHandler::ConnectionHandler;
+
+  void on_connection(int fd, const ev::SocketAddress& peer) override {
+    auto bev = ev::BufferEvent::socket(base(), fd, ev::BufferEvent::kCloseOnFree);
+    ev::BufferEvent* raw = bev.get();
+    raw->setcb([this](ev::BufferEvent& b) { echo(b); }, [this](ev::BufferEvent& b) { drained(b); },
+               [this](ev::BufferEvent& b, short what) { event(b, what); });
+    raw->setwatermark(ev::kWrite, kOutputLow, 0);
+    apply_limits(*raw);
+    raw->enable(ev::kRead | ev::kWrite);
+    conns_.emplace(raw, Conn{std::move(bev), peer_name(peer), false});
+    joined(conns_.at(raw).peer);
+  }
+
+  std::size_t connections() const override { return conns_.size(); }
+
+ private:
+  struct Conn {
+    std::unique_ptr<ev::BufferEvent> bev;
+    std::string peer;
+    bool closing;  // the peer sent FIN: close once output is sent
+  };
+
+  void echo(ev::BufferEvent& b) {
+    b.output().add_buffer(b.input());
+    if (b.output().length() >= kOutputHigh) b.disable(ev::kRead);
+  }
+
+  void drained(ev::BufferEvent& b) {
+    Conn& c = conns_.at(&b);
+    if (c.closing) {
+      if (b.output().empty()) close(b);
+      return;
+    }
+    if (!(b.enabled() & ev::kRead)) b.enable(ev::kRead);
+  }
+
+  void event(ev::BufferEvent& b, short what) {
+    if ((what & ev::BufferEvent::kEof) && !b.output().empty()) {
+      conns_.at(&b).closing = true;  // send what we still owe first
+      return;
+    }
+    if (what & ev::BufferEvent::kTimedOut) out().debug("%s: idle timeout", conns_.at(&b).peer.c_str());
+    close(b);
+  }
+
+  void close(ev::BufferEvent& b) {
+    auto it = conns_.find(&b);
+    left(it->second.peer);
+    conns_.erase(it);  // destroys the BufferEvent, closing the socket
+  }
+
+  std::unordered_map<ev::BufferEvent*, Conn> conns_;
+};
+
+}  // namespace
+
+void add_tcp_echo_command(CLI::App& tcp, Context& ctx) {
+  auto opts = std::make_shared<ServerOptions>();
+  CLI::App* cmd = tcp.add_subcommand("echo", "Echo every byte back to its sender");
+  add_server_options(cmd, *opts);
+  ctx.add_command(cmd, [&ctx, opts] {
+    return run_tcp_server(ctx, *opts, [](ServerLoop& loop) { return std::make_unique<EchoConnections>(loop); });
+  });
+}
+
+}  // namespace evtool

@@ -1,0 +1,131 @@
+// `evtool tcp serve PORT`: the guide's chat server, multi-client. Every
+// line a client sends goes to every other client and to stdout as
+// `PEER: line`; lines typed on stdin go to all clients. With --threads the
+// loops hand lines to each other through EventBase::run_in_loop().
+#include <memory>
+#include <unordered_map>
+
+#include "cli/validators.h"
+#include "cmds/tcp_server.h"
+#include "engine/util/units.h"
+
+namespace evtool {
+namespace {
+
+// A receiver that does not read gets disconnected past this much backlog,
+// so one slow client cannot grow the server's memory.
+constexpr std::size_t kMaxBacklog = 4 * 1024 * 1024;
+
+struct ServeOptions {
+  ServerOptions server;
+  std::string max_line = "64k";
+};
+
+class ChatConnections final : public ConnectionHandler {
+ public:
+  ChatConnections(ServerLoop& loop, std::size_t max_line) : ConnectionHandler(loop), max_line_(max_line) {
+    announce_ = true;
+  }
+
+  void on_start() override {
+    if (loop().index != 0) return;  // one stdin reader for the whole server
+    stdin_ = std::make_unique<StdinReader>(
+        base(), [this](const char* data, std::size_t len) { typed(data, len); }, [](int) {});
+  }
+
+  void on_connection(int fd, const ev::SocketAddress& peer) override {
+    auto bev = ev::BufferEvent::socket(base(), fd, ev::BufferEvent::kCloseOnFree);
+    ev::BufferEvent* raw = bev.get();
+    raw->setcb([this](ev::BufferEvent& b) { received(b); }, nullptr,
+               [this](ev::BufferEvent& b, short) { close(b); });
+    apply_limits(*raw);
+    raw->enable(ev::kRead | ev::kWrite);
+    std::string name = peer_name(peer);
+    conns_.emplace(raw, Conn{std::move(bev), name});
+    joined(name);
+  }
+
+  std::size_t connections() const override { return conns_.size(); }
+
+  // Sends one line (with its newline) to every client of this loop except `from`.
+  void deliver(const std::string& line, const ev::BufferEvent* from) {
+    std::vector<ev::BufferEvent*> slow;
+    for (auto& [bev, c] : conns_) {
+      if (bev == from) continue;
+      bev->write(line.data(), line.size());
+      if (bev->output().length() > kMaxBacklog) slow.push_back(bev);
+    }
+    for (ev::BufferEvent* b : slow) {
+      out().info("%s: not reading; disconnected", conns_.at(b).peer.c_str());
+      close(*b);
+    }
+  }
+
+ private:
+  struct Conn {
+    std::unique_ptr<ev::BufferEvent> bev;
+    std::string peer;
+  };
+
+  void received(ev::BufferEvent& b) {
+    const std::string peer = conns_.at(&b).peer;
+    while (auto line = b.input().readln(ev::EolStyle::Crlf)) {
+      if (line->size() > max_line_) return too_long(b);
+      if (out().json()) out().json_line({{"event", "message"}, {"peer", peer}, {"data", *line}});
+      else out().line(peer + ": " + *line);
+      broadcast(*line + "\n", &b);
+      if (!conns_.count(&b)) return;
+    }
+    if (b.input().length() > max_line_) too_long(b);
+  }
+
+  void too_long(ev::BufferEvent& b) {
+    out().info("%s: line longer than --max-line (%zu bytes); disconnected", conns_.at(&b).peer.c_str(), max_line_);
+    close(b);
+  }
+
+  void typed(const char* data, std::size_t len) {
+    typed_.add(data, len);
+    while (auto line = typed_.readln(ev::EolStyle::Crlf)) broadcast(*line + "\n", nullptr);
+  }
+
+  // To this loop's clients directly, to the other loops through their queues.
+  void broadcast(const std::string& line, const ev::BufferEvent* from) {
+    for (auto& lp : loop().shared.loops) {
+      auto* handler = static_cast<ChatConnections*>(lp->handler.get());
+      if (lp.get() == &loop()) handler->deliver(line, from);
+      else lp->base->run_in_loop([handler, line] { handler->deliver(line, nullptr); });
+    }
+  }
+
+  void close(ev::BufferEvent& b) {
+    auto it = conns_.find(&b);
+    if (it == conns_.end()) return;
+    left(it->second.peer);
+    conns_.erase(it);
+  }
+
+  std::size_t max_line_;
+  std::unordered_map<ev::BufferEvent*, Conn> conns_;
+  std::unique_ptr<StdinReader> stdin_;
+  ev::Buffer typed_;
+};
+
+}  // namespace
+
+void add_tcp_serve_command(CLI::App& tcp, Context& ctx) {
+  auto opts = std::make_shared<ServeOptions>();
+  CLI::App* cmd = tcp.add_subcommand("serve", "Chat server: relay each client's lines to all other clients");
+  add_server_options(cmd, opts->server);
+  cmd->add_option("--max-line", opts->max_line, "Disconnect a client whose line exceeds SIZE (default 64k)")
+      ->check(kSize);
+  ctx.add_command(cmd, [&ctx, opts] {
+    std::size_t max_line = static_cast<std::size_t>(*ev::parse_size(opts->max_line));
+    if (max_line == 0) throw UsageError("--max-line: must be at least 1 byte");
+    return run_tcp_server(ctx, opts->server, [max_line](ServerLoop& loop) {
+      return std::make_unique<ChatConnections>(loop, max_line);
+    });
+  });
+}
+
+}  // namespace evtool

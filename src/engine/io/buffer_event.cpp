@@ -1,0 +1,399 @@
+// Socket BufferEvent: a persistent read event fills input(), a persistent
+// write event (added only while output() holds data) drains output().
+#include "engine/io/buffer_event.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "engine/util/socket.h"
+
+namespace ev {
+
+std::unique_ptr<BufferEvent> BufferEvent::socket(EventBase& base, int fd, int options) {
+  return std::unique_ptr<BufferEvent>(new BufferEvent(base, fd, options));
+}
+
+BufferEvent::BufferEvent(EventBase& base, int fd, int options) : base_(base), options_(options), fd_(fd) {
+  read_ev_.assign(base, fd, kRead | kPersist, &BufferEvent::on_readable, this);
+  write_ev_.assign(base, fd, kWrite | kPersist, &BufferEvent::on_writable, this);
+  deferred_ev_.assign(base, -1, 0, &BufferEvent::on_deferred, this);
+  refill_ev_.assign_timer(base, &BufferEvent::on_refill, this);
+  output_.add_cb([this](Buffer&, const BufferChange& c) {
+    if (c.n_added) output_changed();
+  });
+  input_.add_cb([this](Buffer&, const BufferChange& c) {
+    if (c.n_deleted) input_changed();
+  });
+}
+
+BufferEvent::~BufferEvent() {
+  *alive_ = false;
+  remove_from_rate_limit_group();
+  read_ev_.del();
+  write_ev_.del();
+  deferred_ev_.del();
+  if ((options_ & kCloseOnFree) && fd_ >= 0) ::close(fd_);
+}
+
+int BufferEvent::connect(const SocketAddress& addr) {
+  if (fd_ < 0) {
+    int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    fd_ = fd;
+    options_ |= kCloseOnFree;  // we made it, we close it
+    read_ev_.assign(base_, fd, kRead | kPersist, &BufferEvent::on_readable, this);
+    write_ev_.assign(base_, fd, kWrite | kPersist, &BufferEvent::on_writable, this);
+  }
+  if (::connect(fd_, addr.sa(), addr.length) != 0 && errno != EINPROGRESS) return -1;
+  // Even an immediate success is reported through the write event, so the
+  // caller always hears kConnected from the loop.
+  connecting_ = true;
+  read_ev_.del();
+  return write_timeout_ ? write_ev_.add(*write_timeout_) : write_ev_.add();
+}
+
+void BufferEvent::setcb(DataCallback readcb, DataCallback writecb, EventCallback eventcb) {
+  readcb_ = std::move(readcb);
+  writecb_ = std::move(writecb);
+  eventcb_ = std::move(eventcb);
+}
+
+int BufferEvent::enable(short what) {
+  enabled_ |= what & (kRead | kWrite);
+  if (what & kRead) schedule_read_event();
+  if (what & kWrite) schedule_write_event();
+  return 0;
+}
+
+int BufferEvent::disable(short what) {
+  enabled_ &= static_cast<short>(~(what & (kRead | kWrite)));
+  if (what & kRead) schedule_read_event();
+  if (what & kWrite) schedule_write_event();
+  return 0;
+}
+
+std::size_t BufferEvent::read(void* data, std::size_t len) {
+  ssize_t n = input_.remove(data, len);
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
+}
+
+void BufferEvent::setwatermark(short events, std::size_t low, std::size_t high) {
+  if (events & kWrite) write_low_ = low;
+  if (events & kRead) {
+    read_low_ = low;
+    read_high_ = high;
+    if (read_paused_ && (high == 0 || input_.length() < high)) {
+      read_paused_ = false;
+      schedule_read_event();
+    }
+  }
+}
+
+void BufferEvent::set_timeouts(std::optional<Duration> read, std::optional<Duration> write) {
+  read_timeout_ = read;
+  write_timeout_ = write;
+  if (read_ev_.pending(kRead)) schedule_read_event();
+  if (write_ev_.pending(kWrite)) schedule_write_event();
+}
+
+int BufferEvent::flush(short iotype, Flush mode) {
+  if (!(iotype & kWrite) || mode != Flush::Finished) return output_.empty() ? 0 : 1;
+  shutdown_pending_ = true;
+  if (output_.empty() && !connecting_) finish_shutdown();
+  return output_.empty() ? 0 : 1;
+}
+
+void BufferEvent::finish_shutdown() {
+  shutdown_pending_ = false;
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
+std::optional<SocketAddress> BufferEvent::peer_address() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (fd_ < 0 || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  return SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+// ---- scheduling -----------------------------------------------------------
+
+void BufferEvent::schedule_read_event() {
+  if (fd_ < 0 || connecting_ || !(enabled_ & kRead) || read_paused_ || read_limited_) {
+    read_ev_.del();
+    return;
+  }
+  if (read_timeout_) read_ev_.add(*read_timeout_);
+  else read_ev_.add();
+}
+
+void BufferEvent::schedule_write_event() {
+  if (fd_ < 0 || !(enabled_ & kWrite) || write_limited_ || (output_.empty() && !connecting_)) {
+    if (!connecting_) write_ev_.del();
+    return;
+  }
+  if (write_timeout_) write_ev_.add(*write_timeout_);
+  else write_ev_.add();
+}
+
+void BufferEvent::output_changed() {
+  if (!connecting_ && !write_limited_ && (enabled_ & kWrite) && !write_ev_.pending(kWrite)) schedule_write_event();
+}
+
+void BufferEvent::input_changed() {
+  if (read_paused_ && input_.length() < read_high_) {
+    read_paused_ = false;
+    schedule_read_event();
+  }
+}
+
+// ---- I/O handlers ---------------------------------------------------------
+
+void BufferEvent::on_readable(int, short what, void* arg) { static_cast<BufferEvent*>(arg)->handle_read(what); }
+void BufferEvent::on_writable(int, short what, void* arg) { static_cast<BufferEvent*>(arg)->handle_write(what); }
+
+void BufferEvent::handle_read(short what) {
+  if (what & kTimeout) {
+    disable(kRead);
+    run_eventcb(kReading | kTimedOut);
+    return;
+  }
+  ssize_t allowed = get_max_to_read();
+  if (allowed <= 0) {
+    read_limited_ = true;
+    read_ev_.del();
+    wait_for_tokens();
+    return;
+  }
+  std::size_t howmuch = static_cast<std::size_t>(allowed);
+  if (read_high_) {
+    if (input_.length() >= read_high_) {
+      read_paused_ = true;
+      read_ev_.del();
+      return;
+    }
+    howmuch = std::min(howmuch, read_high_ - input_.length());
+  }
+  ssize_t n = input_.read(fd_, static_cast<ssize_t>(howmuch));
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    disable(kRead);
+    run_eventcb(kReading | kError);
+    return;
+  }
+  if (n == 0) {
+    disable(kRead);
+    run_eventcb(kReading | kEof);
+    return;
+  }
+  spend(true, n);
+  if (read_high_ && input_.length() >= read_high_) {
+    read_paused_ = true;
+    read_ev_.del();
+  }
+  if (input_.length() >= read_low_) run_readcb();
+}
+
+void BufferEvent::handle_write(short what) {
+  if (what & kTimeout) {
+    connecting_ = false;
+    disable(kWrite);
+    run_eventcb(kWriting | kTimedOut);
+    return;
+  }
+  if (connecting_) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    connecting_ = false;
+    if (err) {
+      write_ev_.del();
+      errno = err;
+      run_eventcb(kError);
+      return;
+    }
+    auto alive = alive_;
+    run_eventcb(kConnected);
+    if (!*alive) return;
+    schedule_read_event();
+    schedule_write_event();
+    if (output_.empty()) {
+      if (shutdown_pending_) finish_shutdown();
+      return;
+    }
+  }
+  ssize_t n = 0;
+  if (!output_.empty()) {
+    ssize_t allowed = get_max_to_write();
+    if (allowed <= 0) {
+      write_limited_ = true;
+      write_ev_.del();
+      wait_for_tokens();
+      return;
+    }
+    n = output_.write(fd_, allowed);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) return;
+      disable(kWrite);
+      run_eventcb(kWriting | kError);
+      return;
+    }
+    spend(false, n);
+  }
+  if (output_.empty()) {
+    write_ev_.del();
+    if (shutdown_pending_) finish_shutdown();
+  }
+  if (n > 0 && output_.length() <= write_low_) run_writecb();
+}
+
+// ---- rate limits ----------------------------------------------------------
+
+int BufferEvent::set_rate_limit(const TokenBucketConfig* cfg) {
+  if (!cfg) {
+    bucket_.reset();
+    refill_ev_.del();
+    rate_limit_refilled();
+    return 0;
+  }
+  bucket_ = std::make_unique<TokenBucket>(*cfg, 0);
+  *bucket_ = TokenBucket(*cfg, bucket_->tick_of(base_.now_us()));
+  return 0;
+}
+
+int BufferEvent::add_to_rate_limit_group(RateLimitGroup& group) {
+  if (group_ == &group) return 0;
+  remove_from_rate_limit_group();
+  group_ = &group;
+  group.add_member(this);
+  return 0;
+}
+
+int BufferEvent::remove_from_rate_limit_group() {
+  if (!group_) return 0;
+  group_->remove_member(this);
+  group_ = nullptr;
+  rate_limit_refilled();
+  return 0;
+}
+
+ssize_t BufferEvent::get_read_limit() {
+  if (!bucket_) return static_cast<ssize_t>(max_read_);
+  bucket_->update(bucket_->tick_of(base_.now_us()));
+  return bucket_->read_limit();
+}
+
+ssize_t BufferEvent::get_write_limit() {
+  if (!bucket_) return static_cast<ssize_t>(max_write_);
+  bucket_->update(bucket_->tick_of(base_.now_us()));
+  return bucket_->write_limit();
+}
+
+ssize_t BufferEvent::get_max_to_read() {
+  ssize_t n = std::min(static_cast<ssize_t>(max_read_), get_read_limit());
+  if (group_) n = std::min(n, group_->read_share());
+  return n;
+}
+
+ssize_t BufferEvent::get_max_to_write() {
+  ssize_t n = std::min(static_cast<ssize_t>(max_write_), get_write_limit());
+  if (group_) n = std::min(n, group_->write_share());
+  return n;
+}
+
+int BufferEvent::decrement_read_limit(ssize_t n) {
+  if (bucket_) bucket_->decrement_read(n);
+  return 0;
+}
+
+int BufferEvent::decrement_write_limit(ssize_t n) {
+  if (bucket_) bucket_->decrement_write(n);
+  return 0;
+}
+
+void BufferEvent::spend(bool reading, ssize_t n) {
+  if (reading) {
+    decrement_read_limit(n);
+    if (group_) group_->decrement_read(n);
+  } else {
+    decrement_write_limit(n);
+    if (group_) group_->decrement_write(n);
+  }
+}
+
+// Out of tokens: sleep until the next tick of our own bucket (a group
+// wakes its members itself).
+void BufferEvent::wait_for_tokens() {
+  if (group_) {
+    if (group_->read_limit() <= 0) group_->decrement_read(0);
+    if (group_->write_limit() <= 0) group_->decrement_write(0);
+  }
+  if (!bucket_ || refill_ev_.pending(kTimeout)) return;
+  std::int64_t tick_us = bucket_->config().tick.count();
+  std::int64_t now = base_.now_us();
+  refill_ev_.add(Duration(tick_us - now % tick_us));
+}
+
+void BufferEvent::on_refill(int, short, void* arg) { static_cast<BufferEvent*>(arg)->rate_limit_refilled(); }
+
+void BufferEvent::rate_limit_refilled() {
+  if (!read_limited_ && !write_limited_) return;
+  read_limited_ = write_limited_ = false;
+  schedule_read_event();
+  schedule_write_event();
+}
+
+// ---- callbacks ------------------------------------------------------------
+
+void BufferEvent::run_readcb() {
+  if (!readcb_) return;
+  if (options_ & kDeferCallbacks) {
+    deferred_read_ = true;
+    deferred_ev_.activate(kTimeout);
+    return;
+  }
+  readcb_(*this);
+}
+
+void BufferEvent::run_writecb() {
+  if (!writecb_) return;
+  if (options_ & kDeferCallbacks) {
+    deferred_write_ = true;
+    deferred_ev_.activate(kTimeout);
+    return;
+  }
+  writecb_(*this);
+}
+
+void BufferEvent::run_eventcb(short what) {
+  if (!eventcb_) return;
+  if (options_ & kDeferCallbacks) {
+    deferred_what_ |= what;
+    deferred_ev_.activate(kTimeout);
+    return;
+  }
+  eventcb_(*this, what);
+}
+
+void BufferEvent::on_deferred(int, short, void* arg) {
+  auto* bev = static_cast<BufferEvent*>(arg);
+  auto alive = bev->alive_;
+  if (bev->deferred_read_) {
+    bev->deferred_read_ = false;
+    if (bev->readcb_) bev->readcb_(*bev);
+    if (!*alive) return;
+  }
+  if (bev->deferred_write_) {
+    bev->deferred_write_ = false;
+    if (bev->writecb_) bev->writecb_(*bev);
+    if (!*alive) return;
+  }
+  if (short what = bev->deferred_what_) {
+    bev->deferred_what_ = 0;
+    if (bev->eventcb_) bev->eventcb_(*bev, what);
+  }
+}
+
+}  // namespace ev

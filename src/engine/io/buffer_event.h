@@ -1,0 +1,174 @@
+// BufferEvent: a connection with an input and an output Buffer. The loop
+// fills `input()` from the socket and drains `output()` into it; the
+// callbacks hear about data, progress and events (connected, EOF, errors,
+// timeouts). The guide's sections 六 and 七.
+//
+// A BufferEvent belongs to one EventBase and is owned by the caller; it may
+// be destroyed from inside its own callbacks. Writing to a socket whose
+// peer is gone raises SIGPIPE: commands ignore SIGPIPE at startup.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "engine/core/event.h"
+#include "engine/core/event_base.h"
+#include "engine/io/buffer.h"
+#include "engine/io/rate_limit.h"
+#include "engine/util/sockaddr.h"
+
+namespace ev {
+
+class BufferEvent {
+ public:
+  enum Option : int {
+    kCloseOnFree = 0x01,     // close the fd when the BufferEvent is destroyed
+    kThreadsafe = 0x02,      // accepted; a BufferEvent belongs to one thread
+    kDeferCallbacks = 0x04,  // run callbacks from the loop, not from inside I/O
+  };
+  // Bits of the `what` passed to the event callback.
+  enum : short {
+    kReading = 0x01,
+    kWriting = 0x02,
+    kEof = 0x10,
+    kError = 0x20,
+    kTimedOut = 0x40,
+    kConnected = 0x80,
+  };
+  enum class Flush { Normal, Flush, Finished };
+
+  using DataCallback = std::function<void(BufferEvent& bev)>;
+  using EventCallback = std::function<void(BufferEvent& bev, short what)>;
+
+  // Wraps fd (-1: a socket created later by connect()).
+  static std::unique_ptr<BufferEvent> socket(EventBase& base, int fd, int options);
+
+  // Two BufferEvents joined in memory: what one writes, the other reads
+  // (no socket, no copy: segments move). Callbacks are always deferred, so
+  // the two sides can answer each other without recursion. Flushing one
+  // side with Flush::Finished gives the other kEof.
+  static std::pair<std::unique_ptr<BufferEvent>, std::unique_ptr<BufferEvent>> pair(EventBase& base, int options);
+
+  // A filter over another BufferEvent (which it owns): data read from the
+  // underlying one passes through `input` into this one's input(); data
+  // written to this one passes through `output` into the underlying
+  // output(). A filter moves what it can from src to dst (at most `limit`
+  // bytes when limit >= 0) and says whether it needs more input.
+  enum class FilterResult { Ok, NeedMore, Error };
+  using FilterFn = std::function<FilterResult(Buffer& src, Buffer& dst, ssize_t limit, Flush mode)>;
+  static std::unique_ptr<BufferEvent> filter(std::unique_ptr<BufferEvent> underlying, FilterFn input, FilterFn output,
+                                             int options);
+  // The BufferEvent a filter wraps, or nullptr.
+  virtual BufferEvent* underlying() { return nullptr; }
+  virtual ~BufferEvent();
+  BufferEvent(const BufferEvent&) = delete;
+  BufferEvent& operator=(const BufferEvent&) = delete;
+
+  // Starts a non-blocking connect; kConnected or kError arrives through the
+  // event callback. 0, or -1 if the connect failed at once.
+  int connect(const SocketAddress& addr);
+
+  void setcb(DataCallback readcb, DataCallback writecb, EventCallback eventcb);
+  // kRead / kWrite. A new BufferEvent has writing enabled and reading
+  // disabled, as in libevent.
+  int enable(short what);
+  int disable(short what);
+  short enabled() const { return enabled_; }
+
+  Buffer& input() { return input_; }
+  Buffer& output() { return output_; }
+  int write(const void* data, std::size_t len) { return output_.add(data, len); }
+  int write_buffer(Buffer& buf) { return output_.add_buffer(buf); }
+  std::size_t read(void* data, std::size_t len);
+  int read_buffer(Buffer& buf) { return buf.add_buffer(input_); }
+
+  // kRead: the read callback runs once input holds >= low bytes, and
+  // reading pauses while input holds >= high (0: no limit). kWrite: the
+  // write callback runs when output drains to <= low.
+  void setwatermark(short events, std::size_t low, std::size_t high);
+  // A direction that makes no progress for this long reports kTimedOut
+  // (with kReading or kWriting) and is disabled. nullopt: no timeout.
+  void set_timeouts(std::optional<Duration> read, std::optional<Duration> write);
+
+  // Flush::Finished on kWrite: once output is empty, shut down the write
+  // side (half-close). Returns 1 if data remains to be written, else 0.
+  virtual int flush(short iotype, Flush mode);
+
+  // Bytes per read / write call. The default (256 KiB) does not cap
+  // throughput the way libevent's 4 KiB reads do.
+  void set_max_single_read(std::size_t n) { max_read_ = n ? n : 1; }
+  void set_max_single_write(std::size_t n) { max_write_ = n ? n : 1; }
+  std::size_t max_single_read() const { return max_read_; }
+  std::size_t max_single_write() const { return max_write_; }
+
+  // Rate limits: a bucket of our own (nullptr removes it) and/or a share
+  // of a group's. Reads and writes wait for the next tick when either is
+  // empty. The limits are what may be read / written now.
+  int set_rate_limit(const TokenBucketConfig* cfg);
+  int add_to_rate_limit_group(RateLimitGroup& group);
+  int remove_from_rate_limit_group();
+  ssize_t get_read_limit();
+  ssize_t get_write_limit();
+  ssize_t get_max_to_read();
+  ssize_t get_max_to_write();
+  int decrement_read_limit(ssize_t n);
+  int decrement_write_limit(ssize_t n);
+  // Called by the group at a new tick.
+  void rate_limit_refilled();
+
+  int fd() const { return fd_; }
+  EventBase& base() { return base_; }
+  // Peer address for a connected socket (empty if unknown).
+  std::optional<SocketAddress> peer_address() const;
+
+ protected:
+  BufferEvent(EventBase& base, int fd, int options);
+
+  // What a kind of BufferEvent does when its state changes; the socket
+  // kind (this class) adds and removes its read and write events.
+  virtual void schedule_read_event();
+  virtual void schedule_write_event();
+  virtual void output_changed();
+  virtual void input_changed();
+  // Callbacks, run now or deferred to the loop (kDeferCallbacks).
+  void run_readcb();
+  void run_writecb();
+  void run_eventcb(short what);
+
+  EventBase& base_;
+  int options_;
+  Buffer input_, output_;
+  short enabled_ = kWrite;
+  std::size_t read_low_ = 0, read_high_ = 0, write_low_ = 0;
+  // Cleared by the destructor so a callback that destroys us is noticed.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+ private:
+  static void on_readable(int fd, short what, void* arg);
+  static void on_writable(int fd, short what, void* arg);
+  static void on_deferred(int fd, short what, void* arg);
+  void handle_read(short what);
+  void handle_write(short what);
+  void finish_shutdown();
+  static void on_refill(int fd, short what, void* arg);
+  void wait_for_tokens();
+  void spend(bool reading, ssize_t n);
+
+  int fd_;
+  Event read_ev_, write_ev_, deferred_ev_, refill_ev_;
+  std::unique_ptr<TokenBucket> bucket_;
+  RateLimitGroup* group_ = nullptr;
+  bool read_limited_ = false, write_limited_ = false;  // out of tokens
+  DataCallback readcb_, writecb_;
+  EventCallback eventcb_;
+  bool connecting_ = false;
+  bool read_paused_ = false;   // input reached the high watermark
+  bool shutdown_pending_ = false;
+  std::optional<Duration> read_timeout_, write_timeout_;
+  std::size_t max_read_ = 256 * 1024, max_write_ = 256 * 1024;
+  short deferred_what_ = 0;  // event bits waiting to be delivered
+  bool deferred_read_ = false, deferred_write_ = false;
+};
+
+}  // namespace ev

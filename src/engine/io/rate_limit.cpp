@@ -1,0 +1,113 @@
+#include "engine/io/rate_limit.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "engine/core/event_base.h"
+#include "engine/io/buffer_event.h"
+
+namespace ev {
+
+TokenBucketConfig TokenBucketConfig::per_second(std::uint64_t bytes_per_second, Duration tick) {
+  std::uint64_t per_tick = std::max<std::uint64_t>(1, bytes_per_second * static_cast<std::uint64_t>(tick.count()) / 1000000);
+  TokenBucketConfig c;
+  c.read_rate = c.read_burst = c.write_rate = c.write_burst = static_cast<std::size_t>(per_tick);
+  c.tick = tick;
+  return c;
+}
+
+TokenBucket::TokenBucket(const TokenBucketConfig& cfg, std::int64_t current_tick)
+    : cfg_(cfg),
+      read_(static_cast<ssize_t>(cfg.read_rate)),
+      write_(static_cast<ssize_t>(cfg.write_rate)),
+      last_tick_(current_tick) {
+  if (cfg_.tick.count() <= 0) cfg_.tick = Duration(1000000);
+}
+
+namespace {
+// limit + ticks * rate, capped at burst, without overflowing.
+ssize_t refill(ssize_t limit, std::size_t rate, std::size_t burst, std::int64_t ticks) {
+  auto cap = static_cast<ssize_t>(std::min<std::size_t>(burst, SSIZE_MAX));
+  if (limit >= cap) return limit;
+  auto room = static_cast<std::uint64_t>(cap - limit);
+  if (rate == 0) return limit;
+  if (static_cast<std::uint64_t>(ticks) >= room / rate + 1) return cap;
+  return limit + static_cast<ssize_t>(static_cast<std::uint64_t>(ticks) * rate);
+}
+}  // namespace
+
+void TokenBucket::update(std::int64_t current_tick) {
+  std::int64_t ticks = current_tick - last_tick_;
+  if (ticks <= 0) return;
+  read_ = refill(read_, cfg_.read_rate, cfg_.read_burst, ticks);
+  write_ = refill(write_, cfg_.write_rate, cfg_.write_burst, ticks);
+  last_tick_ = current_tick;
+}
+
+// ---- groups ---------------------------------------------------------------
+
+RateLimitGroup::RateLimitGroup(EventBase& base, const TokenBucketConfig& cfg, ClockFn clock)
+    : base_(base),
+      clock_(clock ? std::move(clock) : ClockFn([&base] { return base.now_us(); })),
+      bucket_(cfg, 0) {
+  bucket_ = TokenBucket(cfg, bucket_.tick_of(clock_()));
+  timer_.assign_timer(base, &RateLimitGroup::on_tick, this);
+}
+
+RateLimitGroup::~RateLimitGroup() {
+  for (BufferEvent* bev : std::vector<BufferEvent*>(members_)) bev->remove_from_rate_limit_group();
+}
+
+void RateLimitGroup::set_config(const TokenBucketConfig& cfg) { bucket_ = TokenBucket(cfg, bucket_.tick_of(clock_())); }
+
+TokenBucket& RateLimitGroup::bucket() {
+  bucket_.update(bucket_.tick_of(clock_()));
+  return bucket_;
+}
+
+int RateLimitGroup::decrement_read(ssize_t n) {
+  bucket().decrement_read(n);
+  if (n > 0) total_read_ += static_cast<std::uint64_t>(n);
+  if (bucket_.read_limit() <= 0) arm_timer();
+  return 0;
+}
+
+int RateLimitGroup::decrement_write(ssize_t n) {
+  bucket().decrement_write(n);
+  if (n > 0) total_written_ += static_cast<std::uint64_t>(n);
+  if (bucket_.write_limit() <= 0) arm_timer();
+  return 0;
+}
+
+ssize_t RateLimitGroup::read_share() {
+  ssize_t limit = bucket().read_limit();
+  if (limit <= 0) return 0;
+  ssize_t share = limit / static_cast<ssize_t>(std::max<std::size_t>(1, members_.size()));
+  return std::min(limit, std::max(share, static_cast<ssize_t>(min_share_)));
+}
+
+ssize_t RateLimitGroup::write_share() {
+  ssize_t limit = bucket().write_limit();
+  if (limit <= 0) return 0;
+  ssize_t share = limit / static_cast<ssize_t>(std::max<std::size_t>(1, members_.size()));
+  return std::min(limit, std::max(share, static_cast<ssize_t>(min_share_)));
+}
+
+void RateLimitGroup::add_member(BufferEvent* bev) { members_.push_back(bev); }
+
+void RateLimitGroup::remove_member(BufferEvent* bev) { std::erase(members_, bev); }
+
+// Wake the members at the next tick, when the bucket has tokens again.
+void RateLimitGroup::arm_timer() {
+  if (timer_.pending(kTimeout)) return;
+  std::int64_t tick_us = bucket_.config().tick.count();
+  std::int64_t now = clock_();
+  timer_.add(Duration(tick_us - now % tick_us));
+}
+
+void RateLimitGroup::on_tick(int, short, void* arg) {
+  auto* g = static_cast<RateLimitGroup*>(arg);
+  for (BufferEvent* bev : std::vector<BufferEvent*>(g->members_)) bev->rate_limit_refilled();
+}
+
+}  // namespace ev

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# The echo benchmark (README.md): `evtool tcp echo` against libevent's
+# bufferevent echo server (echo_libevent), both driven by the same load
+# client (echo_load, plain epoll), and prints a Markdown table.
+#
+#   run_echo_bench.sh BUILD_DIR
+#
+# Each run starts a fresh server pinned to one CPU and the client pinned to
+# the other; servers alternate within each repetition. Cases: pingpong of
+# 64-byte messages with 1 and 64 connections (messages/s), bulk 64 KiB
+# blocks with 1 and 64 connections (MiB/s), and the server's VmRSS holding
+# N idle connections, both never used and after one 64-byte echo each.
+#
+# Environment (defaults in brackets):
+#   ECHO_SECONDS     seconds per pingpong / bulk run [5]
+#   ECHO_REPS        runs per cell; the median is reported [3]
+#   ECHO_IDLE_CONNS  connections for the idle rows [10000]
+#   ECHO_SERVER_CPU  CPU for the server, "" for none [0]
+#   ECHO_CLIENT_CPU  CPU for the load client, "" for none [1]
+# Raw results (one JSON line per run) go to
+# BUILD_DIR/tests/bench/echo_results.jsonl.
+set -u
+
+if [ $# -lt 1 ] || [ ! -d "$1" ]; then
+  echo "usage: $0 BUILD_DIR" >&2
+  exit 2
+fi
+BUILD="$1"
+BIN="$BUILD/tests/bench"
+SECS=${ECHO_SECONDS:-5}
+REPS=${ECHO_REPS:-3}
+IDLE_CONNS=${ECHO_IDLE_CONNS:-10000}
+SERVER_CPU=${ECHO_SERVER_CPU-0}
+CLIENT_CPU=${ECHO_CLIENT_CPU-1}
+IDLE_READY_TIMEOUT=90  # seconds for all idle connections to be up and accepted
+
+# Each process may hold as many descriptors as the hard limit allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+pin() {  # pin CPU -> the taskset prefix, or nothing
+  if [ -n "$1" ] && command -v taskset >/dev/null 2>&1 && taskset -c "$1" true 2>/dev/null; then
+    echo "taskset -c $1"
+  fi
+}
+read -r -a SPIN <<<"$(pin "$SERVER_CPU")"
+read -r -a CPIN <<<"$(pin "$CLIENT_CPU")"
+BOUND=()
+if command -v timeout >/dev/null 2>&1; then
+  BOUND=(timeout "$((${SECS%.*} + 60))")
+fi
+
+# "name|server command"; the port is read from its "listening on" line.
+SERVERS=(
+  "evtool|$BUILD/evtool tcp echo 0 --bind 127.0.0.1"
+  "libevent|$BIN/echo_libevent --port 0"
+)
+# "case|echo_load arguments|JSON field reported|label".
+CASES=(
+  "pingpong-1|--mode pingpong --conns 1 --size 64|messages_per_s|pingpong 64 B, 1 conn (messages/s)"
+  "pingpong-64|--mode pingpong --conns 64 --size 64|messages_per_s|pingpong 64 B, 64 conns (messages/s)"
+  "bulk-1|--mode bulk --conns 1 --block 65536|mib_per_s|bulk 64 KiB blocks, 1 conn (MiB/s)"
+  "bulk-64|--mode bulk --conns 64 --block 65536|mib_per_s|bulk 64 KiB blocks, 64 conns (MiB/s)"
+  "idle|--mode idle --conns $IDLE_CONNS|rss_kib|$IDLE_CONNS idle conns, never used: server VmRSS (MiB)"
+  "idle-ping|--mode idle --conns $IDLE_CONNS --ping --size 64|rss_kib|$IDLE_CONNS idle conns, after one 64 B echo: server VmRSS (MiB)"
+)
+
+TMP=$(mktemp -d)
+SERVER_PID=""
+CLIENT_PID=""
+SERVER_PORT=""
+
+stop_pid() {  # stop_pid PID: TERM, up to 2 s, then KILL
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 20); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+cleanup() {
+  stop_pid "$CLIENT_PID"
+  stop_pid "$SERVER_PID"
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_server CMD: sets SERVER_PID and SERVER_PORT; 1 if it did not listen in 10 s.
+start_server() {
+
+  SERVER_PORT=""
+  # shellcheck disable=SC2086  # the command's words are meant to split
+  "${SPIN[@]}" $1 >"$TMP/server.out" 2>"$TMP/server.err" &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    SERVER_PORT=$(sed -n 's/^listening on [0-9.]*:\([0-9][0-9]*\)$/\1/p' "$TMP/server.out" | head -n 1)
+    [ -n "$SERVER_PORT" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_server() {
+  stop_pid "$SERVER_PID"
+  SERVER_PID=""
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+
+json_field() {  # json_field LINE KEY -> value (numbers and plain strings only)
+  printf '%s\n' "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
+}
+
+# run_timed ARGS: one pingpong / bulk run against SERVER_PORT; prints its JSON.
+run_timed() {
+  # shellcheck disable=SC2086
+  "${BOUND[@]}" "${CPIN[@]}" "$BIN/echo_load" $1 --seconds "$SECS" --host 127.0.0.1 --port "$SERVER_PORT" \
+    2>"$TMP/client.err"
+}
+
+# run_idle ARGS: opens the idle connections, waits until the server holds
+# them all, then prints the server's VmRSS as JSON.
+run_idle() {
+  local before fds rss
+  before=$(rss_kib "$SERVER_PID")
+  # shellcheck disable=SC2086
+  "${CPIN[@]}" "$BIN/echo_load" $1 --hold $((IDLE_READY_TIMEOUT + 30)) --host 127.0.0.1 --port "$SERVER_PORT" \
+    >"$TMP/client.out" 2>"$TMP/client.err" &
+  CLIENT_PID=$!
+  for _ in $(seq $((IDLE_READY_TIMEOUT * 10))); do
+    grep -q '"ready":true' "$TMP/client.out" && break
+    kill -0 "$CLIENT_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q '"ready":true' "$TMP/client.out"; then
+    stop_pid "$CLIENT_PID"; CLIENT_PID=""
+    return 1
+  fi
+  # Ready means connected; wait until the server has accepted every one.
+  for _ in $(seq 300); do
+    fds=$(fd_count "$SERVER_PID")
+    [ "$fds" -ge "$IDLE_CONNS" ] && break
+    sleep 0.1
+  done
+  sleep 1
+  rss=$(rss_kib "$SERVER_PID")
+  stop_pid "$CLIENT_PID"; CLIENT_PID=""
+  [ -n "$rss" ] || return 1
+  printf '{"mode":"idle","conns":%s,"server_fds":%s,"rss_before_kib":%s,"rss_kib":%s,"per_conn_bytes":%s}\n' \
+    "$IDLE_CONNS" "$fds" "${before:-0}" "$rss" "$(( (rss - ${before:-0}) * 1024 / IDLE_CONNS ))"
+}
+
+RESULTS="$BIN/echo_results.jsonl"
+: >"$RESULTS"
+declare -A VALUES BEFORE
+NOTES=()
+
+for c in "${CASES[@]}"; do
+  IFS='|' read -r case args field _ <<<"$c"
+  for rep in $(seq "$REPS"); do
+    order=(0 1)
+    [ $((rep % 2)) -eq 0 ] && order=(1 0)  # alternate who goes first
+    for s in "${order[@]}"; do
+      IFS='|' read -r server cmd <<<"${SERVERS[$s]}"
+      read -r prog _ <<<"$cmd"
+      if [ ! -x "$prog" ]; then
+        VALUES[$case,$server]="${VALUES[$case,$server]:-} —"
+        continue
+      fi
+      echo "echo: $case, $server, run $rep/$REPS ..." >&2
+      if ! start_server "$cmd"; then
+        NOTES+=("$server did not start: $(head -c 300 "$TMP/server.err" | tr '\n' ' ')")
+        stop_server
+        VALUES[$case,$server]="${VALUES[$case,$server]:-} fail"
+        continue
+      fi
+      if [ "${case%%-*}" = idle ]; then out=$(run_idle "$args"); else out=$(run_timed "$args"); fi
+      rc=$?
+      alive=1
+      kill -0 "$SERVER_PID" 2>/dev/null || alive=0
+      stop_server
+      if [ $rc -eq 0 ] && [ -n "$out" ] && [ $alive = 1 ]; then
+        printf '{"server":"%s","case":"%s","rep":%s,%s\n' "$server" "$case" "$rep" "${out#\{}" >>"$RESULTS"
+        VALUES[$case,$server]="${VALUES[$case,$server]:-} $(json_field "$out" "$field")"
+        if [ "${case%%-*}" = idle ]; then
+          VALUES[$case/conn,$server]="${VALUES[$case/conn,$server]:-} $(json_field "$out" per_conn_bytes)"
+          BEFORE[$case,$server]="${BEFORE[$case,$server]:-} $(json_field "$out" rss_before_kib)"
+          fds=$(json_field "$out" server_fds)
+          [ "$fds" -lt "$IDLE_CONNS" ] && NOTES+=("$case, $server, run $rep: the server held only $fds descriptors")
+        fi
+      else
+        why="exit $rc"
+        [ $alive = 0 ] && why="the server died ($(head -c 200 "$TMP/server.err" | tr '\n' ' '))"
+        NOTES+=("$case, $server, run $rep: $why: $(head -c 300 "$TMP/client.err" | tr '\n' ' ')")
+        VALUES[$case,$server]="${VALUES[$case,$server]:-} fail"
+        VALUES[$case/conn,$server]="${VALUES[$case/conn,$server]:-} fail"
+      fi
+    done
+  done
+done
+
+# median VALUES... -> the median of the numeric ones, or "—" / "fail".
+median() {
+  local nums
+  nums=$(printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g)
+  if [ -z "$nums" ]; then
+    if printf '%s\n' "$@" | grep -q fail; then echo fail; else echo "—"; fi
+    return
+  fi
+  printf '%s\n' "$nums" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# show VALUE FIELD: messages/s as an integer with thousands separators,
+# MiB/s with one decimal, KiB of RSS as MiB with one decimal.
+show() {
+  [[ $1 =~ ^[0-9.]+$ ]] || { echo "$1"; return; }
+  case $2 in
+    messages_per_s) awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }' ;;
+    mib_per_s) awk -v x="$1" 'BEGIN { printf "%.1f", x }' ;;
+    rss_kib) awk -v x="$1" 'BEGIN { printf "%.1f", x / 1024 }' ;;
+    per_conn_bytes) awk -v x="$1" 'BEGIN { printf "%.0f", x }' ;;
+  esac
+}
+
+echo
+echo "### echo: evtool tcp echo vs libevent bufferevent echo (median of $REPS)"
+echo
+echo "${SECS} s per run; server ${SPIN[*]:-not pinned}, client ${CPIN[*]:-not pinned}; $(nproc) CPUs, $(uname -sr)"
+echo
+echo "| case | evtool | libevent | evtool / libevent | goal | met |"
+echo "|---|---:|---:|---:|---:|:---:|"
+row() {  # row KEY FIELD LABEL
+  local key=$1 field=$2 label=$3 ours peer ratio="—" met="—" goal="≥ 1.20"
+  # shellcheck disable=SC2086
+  ours=$(median ${VALUES[$key,evtool]:-—})
+  # shellcheck disable=SC2086
+  peer=$(median ${VALUES[$key,libevent]:-—})
+  [ "$field" = messages_per_s ] || [ "$field" = mib_per_s ] || goal="≤ 1.00"
+  if [[ $ours =~ ^[0-9.]+$ ]] && [[ $peer =~ ^[0-9.]+$ ]] && awk -v y="$peer" 'BEGIN { exit !(y > 0) }'; then
+    ratio=$(awk -v x="$ours" -v y="$peer" 'BEGIN { printf "%.2f", x / y }')
+    if [ "$goal" = "≤ 1.00" ]; then
+      met=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.00) ? "yes" : "no" }')
+    else
+      met=$(awk -v r="$ratio" 'BEGIN { print (r >= 1.20) ? "yes" : "no" }')
+    fi
+  fi
+  echo "| $label | $(show "$ours" "$field") | $(show "$peer" "$field") | $ratio | $goal | $met |"
+}
+for c in "${CASES[@]}"; do
+  IFS='|' read -r case _ field label <<<"$c"
+  row "$case" "$field" "$label"
+  if [ "$field" = rss_kib ]; then
+    row "$case/conn" per_conn_bytes "${label%%:*}: server VmRSS growth per conn (bytes)"
+  fi
+done
+for s in evtool libevent; do
+  # shellcheck disable=SC2086
+  b=$(median ${BEFORE[idle,$s]:-—})
+  [[ $b =~ ^[0-9.]+$ ]] && NOTES+=("$s VmRSS before any connection (median): $(show "$b" rss_kib) MiB")
+done
+if [ ${#NOTES[@]} -gt 0 ]; then
+  echo
+  for note in "${NOTES[@]}"; do echo "- $note"; done
+fi
+echo
+echo "Raw results: $RESULTS"

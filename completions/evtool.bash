@@ -14,8 +14,9 @@
 # Subcommands (and aliases) of a command path.
 _evtool_subcommands() {
     case $1 in
-        '') echo 'backends timer tcp' ;;
+        '') echo 'backends timer tcp dns' ;;
         tcp) echo 'echo serve chat' ;;
+        dns) echo 'resolve lookup serve' ;;
     esac
 }
 
@@ -30,12 +31,16 @@ _evtool_options() {
         'tcp echo')  echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= -h --help' ;;
         'tcp serve') echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --max-line= -h --help' ;;
         'tcp chat')  echo '--connect-timeout= -h --help' ;;
+        dns)         echo '-h --help' ;;
+        'dns resolve') echo '-t --type= -x --reverse --server= --resolv-conf= --hosts= --no-hosts --no-search --timeout= --tries= --tcp --short -f --file= --max-inflight= -h --help' ;;
+        'dns serve') echo '--port= --bind= --zone= --record= --hosts= --ttl= --forward= -h --help' ;;
     esac
 }
 
 # The path an alias stands for (aliases share their command's options).
 _evtool_canonical() {
     case $1 in
+        'dns lookup') echo 'dns resolve' ;;
         *) echo "$1" ;;
     esac
 }
@@ -46,6 +51,8 @@ _evtool_values() {
         --backend | --avoid) COMPREPLY=($(compgen -W 'epoll poll select' -- "$2")) ;;
         --require)           COMPREPLY=($(compgen -W 'ET O1 FDS' -- "$2")) ;;
         --exec)              COMPREPLY=($(compgen -c -- "$2")) ;;
+        -t | --type)         COMPREPLY=($(compgen -W 'A AAAA CNAME MX TXT NS SOA SRV PTR CAA ANY' -- "$2")) ;;
+        --resolv-conf | --hosts | --zone | -f | --file) COMPREPLY=($(compgen -f -- "$2")) ;;
         *)                   COMPREPLY=() ;;  # durations, counts: free text
     esac
 }

@@ -19,6 +19,11 @@ function __evtool_subcommands
             echo backends
             echo timer
             echo tcp
+            echo dns
+        case dns
+            echo resolve
+            echo lookup
+            echo serve
         case tcp
             echo echo
             echo serve
@@ -28,7 +33,12 @@ end
 
 # The path an alias stands for.
 function __evtool_canonical
-    echo $argv[1]
+    switch "$argv[1]"
+        case 'dns lookup'
+            echo 'dns resolve'
+        case '*'
+            echo $argv[1]
+    end
 end
 
 # Options that take a value, at a command path ("" is the global options).
@@ -65,6 +75,25 @@ function __evtool_value_options
             echo --max-line
         case 'tcp chat'
             echo --connect-timeout
+        case 'dns resolve'
+            echo -t
+            echo --type
+            echo --server
+            echo --resolv-conf
+            echo --hosts
+            echo --timeout
+            echo --tries
+            echo -f
+            echo --file
+            echo --max-inflight
+        case 'dns serve'
+            echo --port
+            echo --bind
+            echo --zone
+            echo --record
+            echo --hosts
+            echo --ttl
+            echo --forward
     end
 end
 
@@ -113,6 +142,7 @@ complete -c evtool -l version -d 'Print the version, default backend and OpenSSL
 complete -c evtool -n '__evtool_at ""' -a backends -d 'List the event backends, or benchmark them'
 complete -c evtool -n '__evtool_at ""' -a timer -d 'Run a one-shot or periodic timer'
 complete -c evtool -n '__evtool_at ""' -a tcp -d 'TCP echo server, chat server and chat client'
+complete -c evtool -n '__evtool_at ""' -a dns -d 'Resolve names and serve zones'
 
 # evtool backends
 complete -c evtool -n '__evtool_at backends' -l bench -d 'Run the dispatch benchmark on every available backend'
@@ -141,3 +171,28 @@ for path in 'tcp echo' 'tcp serve'
 end
 complete -c evtool -n "__evtool_at 'tcp serve'" -l max-line -x -d 'Disconnect a client whose line is longer (default 64k)'
 complete -c evtool -n "__evtool_at 'tcp chat'" -l connect-timeout -x -d 'Give up connecting after this long (default 10s)'
+
+# evtool dns
+complete -c evtool -n '__evtool_at dns' -a resolve -d "Look names up with the engine's resolver"
+complete -c evtool -n '__evtool_at dns' -a lookup -d 'Alias of resolve'
+complete -c evtool -n '__evtool_at dns' -a serve -d 'Authoritative DNS server on UDP and TCP'
+complete -c evtool -n "__evtool_at 'dns resolve'" -s t -l type -x -a 'A AAAA CNAME MX TXT NS SOA SRV PTR CAA ANY' -d 'Record type (default A and AAAA)'
+complete -c evtool -n "__evtool_at 'dns resolve'" -s x -l reverse -d 'NAME is an IP address: ask for its PTR'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l server -x -d 'Nameserver ADDR[:PORT] (repeatable)'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l resolv-conf -r -F -d 'resolv.conf to read'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l hosts -r -F -d 'Hosts file'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l no-hosts -d 'Do not use the hosts file'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l no-search -d 'Do not apply the search list'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l timeout -x -d 'Timeout per try'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l tries -x -d 'Tries per nameserver'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l tcp -d 'Query over TCP'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l short -d 'Print only the data of each answer'
+complete -c evtool -n "__evtool_at 'dns resolve'" -s f -l file -r -F -d 'Read names from a file (- for stdin)'
+complete -c evtool -n "__evtool_at 'dns resolve'" -l max-inflight -x -d 'Queries in flight at once'
+complete -c evtool -n "__evtool_at 'dns serve'" -l port -x -d 'Port for UDP and TCP (default 5353)'
+complete -c evtool -n "__evtool_at 'dns serve'" -l bind -x -d 'Address to listen on (default 0.0.0.0)'
+complete -c evtool -n "__evtool_at 'dns serve'" -l zone -r -F -d 'Zone file to serve (repeatable)'
+complete -c evtool -n "__evtool_at 'dns serve'" -l record -x -d 'A record: NAME [TTL] [IN] TYPE DATA'
+complete -c evtool -n "__evtool_at 'dns serve'" -l hosts -r -F -d 'Hosts file: A/AAAA and PTR records'
+complete -c evtool -n "__evtool_at 'dns serve'" -l ttl -x -d 'TTL for records without one (default 300)'
+complete -c evtool -n "__evtool_at 'dns serve'" -l forward -x -d 'Relay other names to ADDR[:PORT]'

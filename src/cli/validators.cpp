@@ -26,6 +26,14 @@ const CLI::Validator kIpAddress(
     },
     "ADDR");
 
+const CLI::Validator kAddressPort(
+    [](std::string& s) -> std::string {
+      std::string why;
+      if (ev::parse_sockaddr_port(s, 53, &why)) return {};
+      return "invalid address '" + s + "' (" + why + "; use ADDR or ADDR:PORT, IPv6 as [::1]:53)";
+    },
+    "ADDR[:PORT]");
+
 const CLI::Validator kPort(
     [](std::string& s) -> std::string {
       if (ev::parse_port(s)) return {};

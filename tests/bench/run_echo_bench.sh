@@ -92,6 +92,9 @@ trap 'exit 130' INT TERM
 start_server() {
 
   SERVER_PORT=""
+  # Emptied here, not by the redirection below: that runs in the child,
+  # maybe after the first look, which would then find the last server's port.
+  : >"$TMP/server.out"
   # shellcheck disable=SC2086  # the command's words are meant to split
   "${SPIN[@]}" $1 >"$TMP/server.out" 2>"$TMP/server.err" &
   SERVER_PID=$!
@@ -110,23 +113,35 @@ stop_server() {
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+anon_kib() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
 json_field() {  # json_field LINE KEY -> value (numbers and plain strings only)
   printf '%s\n' "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
 }
 
-# run_timed ARGS: one pingpong / bulk run against SERVER_PORT; prints its JSON.
+# cpu_ticks PID: user + system clock ticks the process has used.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+TICKS_PER_S=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# run_timed ARGS: one pingpong / bulk run against SERVER_PORT; prints its
+# JSON with the server's CPU time during the run added.
 run_timed() {
+  local t0 t1 out rc
+  t0=$(cpu_ticks "$SERVER_PID")
   # shellcheck disable=SC2086
-  "${BOUND[@]}" "${CPIN[@]}" "$BIN/echo_load" $1 --seconds "$SECS" --host 127.0.0.1 --port "$SERVER_PORT" \
-    2>"$TMP/client.err"
+  out=$("${BOUND[@]}" "${CPIN[@]}" "$BIN/echo_load" $1 --seconds "$SECS" --host 127.0.0.1 --port "$SERVER_PORT" \
+          2>"$TMP/client.err")
+  rc=$?
+  t1=$(cpu_ticks "$SERVER_PID")
+  [ $rc -eq 0 ] && [ -n "$out" ] || return 1
+  printf '%s,"server_cpu_s":%s}\n' "${out%\}}" "$(awk -v a="${t0:-0}" -v b="${t1:-0}" -v hz="$TICKS_PER_S" 'BEGIN { printf "%.2f", (b - a) / hz }')"
 }
 
 # run_idle ARGS: opens the idle connections, waits until the server holds
 # them all, then prints the server's VmRSS as JSON.
 run_idle() {
-  local before fds rss
+  local before fds rss anon
   before=$(rss_kib "$SERVER_PID")
   # shellcheck disable=SC2086
   "${CPIN[@]}" "$BIN/echo_load" $1 --hold $((IDLE_READY_TIMEOUT + 30)) --host 127.0.0.1 --port "$SERVER_PORT" \
@@ -149,15 +164,17 @@ run_idle() {
   done
   sleep 1
   rss=$(rss_kib "$SERVER_PID")
+  anon=$(anon_kib "$SERVER_PID")
   stop_pid "$CLIENT_PID"; CLIENT_PID=""
   [ -n "$rss" ] || return 1
-  printf '{"mode":"idle","conns":%s,"server_fds":%s,"rss_before_kib":%s,"rss_kib":%s,"per_conn_bytes":%s}\n' \
-    "$IDLE_CONNS" "$fds" "${before:-0}" "$rss" "$(( (rss - ${before:-0}) * 1024 / IDLE_CONNS ))"
+  printf '{"mode":"idle","conns":%s,"server_fds":%s,"rss_before_kib":%s,"rss_kib":%s,"rss_anon_kib":%s,"per_conn_bytes":%s}\n' \
+    "$IDLE_CONNS" "$fds" "${before:-0}" "$rss" "${anon:-0}" "$(( (rss - ${before:-0}) * 1024 / IDLE_CONNS ))"
 }
 
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
 RESULTS="$BIN/echo_results.jsonl"
 : >"$RESULTS"
-declare -A VALUES BEFORE
+declare -A VALUES BEFORE ANON COST BUSY
 NOTES=()
 
 for c in "${CASES[@]}"; do
@@ -187,9 +204,18 @@ for c in "${CASES[@]}"; do
       if [ $rc -eq 0 ] && [ -n "$out" ] && [ $alive = 1 ]; then
         printf '{"server":"%s","case":"%s","rep":%s,%s\n' "$server" "$case" "$rep" "${out#\{}" >>"$RESULTS"
         VALUES[$case,$server]="${VALUES[$case,$server]:-} $(json_field "$out" "$field")"
+        cpu=$(json_field "$out" server_cpu_s)
+        if [ -n "$cpu" ]; then
+          # Server CPU per unit of work: µs per message, or ms per GiB echoed.
+          if [ "$field" = messages_per_s ]; then units=$(json_field "$out" messages); scale=1000000
+          else units=$(awk -v b="$(json_field "$out" bytes)" 'BEGIN { print b / 1073741824 }'); scale=1000; fi
+          COST[$case,$server]="${COST[$case,$server]:-} $(awk -v c="$cpu" -v u="$units" -v k="$scale" 'BEGIN { if (u > 0) printf "%.2f", c * k / u }')"
+          BUSY[$case,$server]="${BUSY[$case,$server]:-} $(awk -v c="$cpu" -v e="$(json_field "$out" elapsed_s)" 'BEGIN { if (e > 0) printf "%.0f", 100 * c / e }')"
+        fi
         if [ "${case%%-*}" = idle ]; then
           VALUES[$case/conn,$server]="${VALUES[$case/conn,$server]:-} $(json_field "$out" per_conn_bytes)"
           BEFORE[$case,$server]="${BEFORE[$case,$server]:-} $(json_field "$out" rss_before_kib)"
+          ANON[$case,$server]="${ANON[$case,$server]:-} $(json_field "$out" rss_anon_kib)"
           fds=$(json_field "$out" server_fds)
           [ "$fds" -lt "$IDLE_CONNS" ] && NOTES+=("$case, $server, run $rep: the server held only $fds descriptors")
         fi
@@ -230,7 +256,8 @@ show() {
 echo
 echo "### echo: evtool tcp echo vs libevent bufferevent echo (median of $REPS)"
 echo
-echo "${SECS} s per run; server ${SPIN[*]:-not pinned}, client ${CPIN[*]:-not pinned}; $(nproc) CPUs, $(uname -sr)"
+echo "${SECS} s per run; server ${SPIN[*]:-not pinned}, client ${CPIN[*]:-not pinned}; $(nproc) CPUs, $(uname -sr);" \
+  "load average ${LOAD_START:-?} at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null) at the end (other work on the machine skews throughput)"
 echo
 echo "| case | evtool | libevent | evtool / libevent | goal | met |"
 echo "|---|---:|---:|---:|---:|:---:|"
@@ -258,10 +285,39 @@ for c in "${CASES[@]}"; do
     row "$case/conn" per_conn_bytes "${label%%:*}: server VmRSS growth per conn (bytes)"
   fi
 done
+echo
+echo "Server CPU (user + system, from /proc) per unit of work, and how busy the server's CPU was; less"
+echo "sensitive than throughput to other load on the machine. Medians."
+echo
+echo "| case | evtool | libevent | evtool / libevent | evtool busy | libevent busy |"
+echo "|---|---:|---:|---:|---:|---:|"
+for c in "${CASES[@]}"; do
+  IFS='|' read -r case _ field label <<<"$c"
+  [ "$field" = rss_kib ] && continue
+  if [ "$field" = messages_per_s ]; then unit="µs/message"; else unit="ms/GiB"; fi
+  # shellcheck disable=SC2086
+  ours=$(median ${COST[$case,evtool]:-—})
+  # shellcheck disable=SC2086
+  peer=$(median ${COST[$case,libevent]:-—})
+  ratio="—"
+  if [[ $ours =~ ^[0-9.]+$ ]] && [[ $peer =~ ^[0-9.]+$ ]] && awk -v y="$peer" 'BEGIN { exit !(y > 0) }'; then
+    ratio=$(awk -v x="$ours" -v y="$peer" 'BEGIN { printf "%.2f", x / y }')
+  fi
+  # shellcheck disable=SC2086
+  echo "| ${label%% (*} ($unit) | $ours | $peer | $ratio | $(median ${BUSY[$case,evtool]:-—})% | $(median ${BUSY[$case,libevent]:-—})% |"
+done
 for s in evtool libevent; do
   # shellcheck disable=SC2086
   b=$(median ${BEFORE[idle,$s]:-—})
-  [[ $b =~ ^[0-9.]+$ ]] && NOTES+=("$s VmRSS before any connection (median): $(show "$b" rss_kib) MiB")
+  [[ $b =~ ^[0-9.]+$ ]] && NOTES+=("$s VmRSS before any connection (median): $(show "$b" rss_kib) MiB (mostly shared library pages)")
+done
+for c in "${CASES[@]}"; do
+  IFS='|' read -r case _ field label <<<"$c"
+  [ "$field" = rss_kib ] || continue
+  # shellcheck disable=SC2086
+  a=$(median ${ANON[$case,evtool]:-—}) b=$(median ${ANON[$case,libevent]:-—})
+  [[ $a =~ ^[0-9.]+$ ]] && [[ $b =~ ^[0-9.]+$ ]] &&
+    NOTES+=("${label%%:*}: RssAnon (private memory, no library pages): evtool $(show "$a" rss_kib) MiB, libevent $(show "$b" rss_kib) MiB")
 done
 if [ ${#NOTES[@]} -gt 0 ]; then
   echo

@@ -204,6 +204,34 @@ TEST_CASE("an fd number reused after del and close is watched again") {
   CHECK(r1.calls == 0);
 }
 
+// Without the changelist, del() must stop the kernel watching the fd at
+// once: if the caller closes the fd while the file stays open elsewhere (a
+// dup, a forked child), a deletion still queued would fail with EBADF and
+// epoll would keep reporting the old file under a number reused since.
+TEST_CASE("del() unwatches at once: a dup'ed fd closed after del() leaves no ghost events") {
+  auto base = make_test_base();
+  if (uses_changelist(*base)) {
+    MESSAGE("the epoll changelist defers deletions: dup'ed fds are a documented caveat");
+    return;
+  }
+  auto first = std::make_unique<SocketPair>();
+  ev::UniqueFd other_copy(::dup(first->a.get()));
+  REQUIRE(other_copy);
+  Record r1, r2;
+  ev::Event ev1(*base, first->a.get(), ev::kRead | ev::kPersist, record_cb, &r1);
+  REQUIRE(ev1.add() == 0);
+  CHECK(base->loop(Loop::kLoopNonblock) == 0);  // registered
+  ev1.del();
+  first->a.reset();                    // the number is free, the file is not
+  write_text(first->b.get(), "x");     // and the old file becomes readable
+  SocketPair second;                   // likely reuses the number
+  ev::Event ev2(*base, second.a.get(), ev::kRead, record_cb, &r2);
+  REQUIRE(ev2.add() == 0);
+  CHECK(base->loop(Loop::kLoopNonblock) == 0);
+  CHECK(r1.calls == 0);
+  CHECK(r2.calls == 0);  // nothing was written to the new socket
+}
+
 TEST_CASE("several changes to one fd between dispatches") {
   auto base = make_test_base();
   SocketPair sp;

@@ -239,8 +239,14 @@ TEST_CASE("add_file refuses bad arguments and leaves the fd to the caller") {
   CHECK(buf.add_file(fd, -1, 3) == -1);
   CHECK(buf.add_file(fd, 0, -2) == -1);
   CHECK(buf.add_file(fd, 4, -1) == -1);  // past the end
+  CHECK(buf.add_file(fd, 0, 4) == -1);
   CHECK(buf.add_file(fd, 1, ev::Buffer::kMaxSize) == -1);
   CHECK(buf.add_file(fd, 1, std::numeric_limits<off_t>::max()) == -1);
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  CHECK(buf.add_file(pipe_fds[0], 0, 1) == -1);  // not a regular file
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
   buf.freeze(false);
   CHECK(buf.add_file(fd, 0, 3) == -1);
   buf.unfreeze(false);

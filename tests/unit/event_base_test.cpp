@@ -325,6 +325,30 @@ TEST_CASE("reinit with changes still queued (the epoll changelist)") {
   CHECK(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("reinit: work queued with run_in_loop before the fork still runs in the child") {
+  auto base = make_test_base();
+  int ran = 0;
+  base->run_in_loop([&] { ++ran; });
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (base->reinit() != 0) ::_exit(10);
+    ::alarm(10);
+    base->loop(ev::EventBase::kLoopNoExitOnEmpty | ev::EventBase::kLoopOnce);
+    if (ran != 1) ::_exit(11);
+    base->run_in_loop([&] { ++ran; });  // and the wake-up still works afterwards
+    base->loop(ev::EventBase::kLoopNoExitOnEmpty | ev::EventBase::kLoopOnce);
+    ::_exit(ran == 2 ? 0 : 12);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(base->loop(ev::EventBase::kLoopNoExitOnEmpty | ev::EventBase::kLoopOnce) == 0);
+  CHECK(ran == 1);  // the parent runs its own copy of the work
+}
+
 TEST_CASE("reinit keeps signal events working in the child") {
   auto base = make_test_base();
   int caught = 0;

@@ -177,20 +177,23 @@ TEST_CASE("TIMEOUT with READ: kTimeout when no data arrives, kRead when it does"
 TEST_CASE("a persistent READ event's timeout restarts after each callback") {
   auto base = make_test_base();
   SocketPair sp;
-  std::vector<short> seen;
+  int reads = 0;
   ev::Event reader(*base, sp.a.get(), ev::kRead | ev::kPersist, [&](int fd, short what) {
-    seen.push_back(what);
+    CHECK(what == ev::kRead);
     read_available(fd);
     ev::TimePoint expires{};
     CHECK(base->running_event()->pending(ev::kTimeout, &expires) == ev::kTimeout);
-    if (what & ev::kRead) CHECK(expires == base->now() + 30ms);  // restarted from now
-    if (what & ev::kTimeout) base->running_event()->del();
+    CHECK(expires == base->now() + 10s);  // restarted from now, not from the add
+    if (++reads == 2) base->running_event()->del();
   });
-  write_text(sp.b.get(), "x");
-  REQUIRE(reader.add(30ms) == 0);
+  REQUIRE(reader.add(10s) == 0);
   spin_for(2ms);  // so that "now" in the callback is later than the add
+  write_text(sp.b.get(), "x");
+  CHECK(base->loop(ev::EventBase::kLoopOnce) == 0);
+  spin_for(2ms);
+  write_text(sp.b.get(), "y");
   CHECK(base->loop() == 1);
-  CHECK(seen == std::vector<short>{ev::kRead, ev::kTimeout});
+  CHECK(reads == 2);
 }
 
 TEST_CASE("CLOSED reports the peer's shutdown without reading the data") {
@@ -506,17 +509,45 @@ TEST_CASE("destroying an Event removes it from its base") {
 
 TEST_CASE("an Event may outlive its base") {
   Record rec;
-  ev::Event pending, idle;
+  ev::Event pending, active, idle;
   {
     auto base = make_test_base();
     pending.assign(*base, -1, 0, record_cb, &rec);
+    active.assign(*base, -1, 0, record_cb, &rec);
     idle.assign(*base, -1, 0, record_cb, &rec);
     pending.add(10s);
+    active.activate(ev::kTimeout);
   }
   CHECK(pending.pending(ev::kTimeout) == 0);
+  CHECK(active.pending(ev::kTimeout) == 0);
   CHECK(pending.del() == 0);
   CHECK(idle.del() == 0);
-  // Both are destroyed here, after their base: no use-after-free (ASan).
+  // A detached event can be assigned to a new base.
+  auto base = make_test_base();
+  idle.assign(*base, -1, 0, record_cb, &rec);
+  idle.activate(ev::kTimeout);
+  CHECK(base->loop() == 1);
+  CHECK(rec.calls == 1);
+  // The others are destroyed here, after their base: no use-after-free (ASan).
+}
+
+TEST_CASE("assign moves an event to another base") {
+  Record rec;
+  auto second = make_test_base();
+  ev::Event ev;
+  {
+    auto first = make_test_base();
+    ev.assign(*first, -1, 0, record_cb, &rec);
+    REQUIRE(ev.add(10s) == 0);
+    CHECK(first->event_count() == 1);
+    ev.assign(*second, -1, 0, record_cb, &rec);  // deletes it from the first base
+    CHECK(first->event_count() == 0);
+    CHECK(ev.base() == second.get());
+  }
+  // Destroying the first base did not detach the event from the second.
+  REQUIRE(ev.add(1ms) == 0);
+  CHECK(second->loop() == 1);
+  CHECK(rec.calls == 1);
 }
 
 TEST_CASE("invalid adds fail and are logged") {

@@ -202,12 +202,19 @@ void EventBase::remove_io(Event* ev) {
   if (e & kClosed) --s.nclose;
   if (e & kET) --s.net;
   ev->state_ &= static_cast<std::uint16_t>(~Event::kStateInserted);
+  // Removing the last event only marks the fd: the backend call waits for
+  // the next dispatch, so a delete followed by an add (common: a callback
+  // re-arming its event) costs at most one MOD instead of DEL + ADD and
+  // keeps the kernel's registration warm. Changing a still-watched fd's
+  // mask is applied at once unless the changelist batches everything.
   bool defer = (config_.flags() & Config::kEpollUseChangelist) && method_ == "epoll";
-  if (defer) {
-    if (!fd_mask(s)) s.emptied = true;
+  if (!fd_mask(s)) {
+    s.emptied = true;
+    mark_fd(ev->fd_);
+  } else if (defer) {
     mark_fd(ev->fd_);
   } else {
-    apply_fd(ev->fd_);  // a closed fd is already gone from the backend
+    apply_fd(ev->fd_);
   }
 }
 
@@ -404,6 +411,12 @@ int EventBase::reinit() {
   }
   changelist_.clear();
   if (setup_internal_events() != 0) return -1;
+  {
+    // Work queued before the fork signalled the parent's eventfd, not ours.
+    std::lock_guard lock(pending_mutex_);
+    wake_pending_ = !pending_fns_.empty();
+    if (wake_pending_) wake();
+  }
   if (signals_) {
     signal_event_.del();
     std::vector<int> watched;

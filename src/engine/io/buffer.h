@@ -91,10 +91,11 @@ class Buffer {
   // at once for len 0. On -1 it does not run: the memory stays the caller's.
   using RefCleanup = void (*)(const void* data, std::size_t len, void* arg);
   int add_reference(const void* data, std::size_t len, RefCleanup cleanup, void* arg);
-  // Adds `length` bytes of fd from `offset` (length -1: to the end of the
-  // file). On success the buffer owns fd and closes it; on -1 the caller
-  // still does. write() sends such bytes with sendfile; anything that reads
-  // them (copyout, pullup, peek, search, readln) loads them with pread.
+  // Adds `length` bytes of the regular file fd from `offset` (length -1:
+  // to the end of the file; a range past the end fails). On success the
+  // buffer owns fd and closes it; on -1 the caller still does. write()
+  // sends such bytes with sendfile; anything that reads them (copyout,
+  // pullup, peek, search, readln) loads them with pread, 1 MiB at a time.
   int add_file(int fd, off_t offset, off_t length);
   // Makes sure `size` bytes can be added without another allocation.
   int expand(std::size_t size);

@@ -52,13 +52,11 @@ int BufferEvent::connect(const SocketAddress& addr) {
   // caller always hears kConnected from the loop.
   connecting_ = true;
   read_ev_.del();
-  return write_timeout_ ? write_ev_.add(*write_timeout_) : write_ev_.add();
+  return add_with_timeout(write_ev_, write_timeout_);
 }
 
 void BufferEvent::setcb(DataCallback readcb, DataCallback writecb, EventCallback eventcb) {
-  readcb_ = std::move(readcb);
-  writecb_ = std::move(writecb);
-  eventcb_ = std::move(eventcb);
+  cbs_ = std::make_shared<const Callbacks>(Callbacks{std::move(readcb), std::move(writecb), std::move(eventcb)});
 }
 
 int BufferEvent::enable(short what) {
@@ -120,13 +118,21 @@ std::optional<SocketAddress> BufferEvent::peer_address() const {
 
 // ---- scheduling -----------------------------------------------------------
 
+// Adding a pending event without a timeout keeps its old one (libevent's
+// rule), so a timeout that was cleared must be removed explicitly.
+int BufferEvent::add_with_timeout(Event& ev, std::optional<Duration> timeout) {
+  if (timeout) return ev.add(*timeout);
+  int rc = ev.add();
+  if (rc == 0) ev.remove_timer();
+  return rc;
+}
+
 void BufferEvent::schedule_read_event() {
   if (fd_ < 0 || connecting_ || !(enabled_ & kRead) || read_paused_ || read_limited_) {
     read_ev_.del();
     return;
   }
-  if (read_timeout_) read_ev_.add(*read_timeout_);
-  else read_ev_.add();
+  add_with_timeout(read_ev_, read_timeout_);
 }
 
 void BufferEvent::schedule_write_event() {
@@ -134,8 +140,7 @@ void BufferEvent::schedule_write_event() {
     if (!connecting_) write_ev_.del();
     return;
   }
-  if (write_timeout_) write_ev_.add(*write_timeout_);
-  else write_ev_.add();
+  add_with_timeout(write_ev_, write_timeout_);
 }
 
 void BufferEvent::output_changed() {
@@ -260,6 +265,9 @@ int BufferEvent::set_rate_limit(const TokenBucketConfig* cfg) {
   }
   bucket_ = std::make_unique<TokenBucket>(*cfg, 0);
   *bucket_ = TokenBucket(*cfg, bucket_->tick_of(base_.now_us()));
+  // A direction waiting for the old bucket's next tick tries the new one.
+  refill_ev_.del();
+  rate_limit_refilled();
   return 0;
 }
 
@@ -316,10 +324,10 @@ int BufferEvent::decrement_write_limit(ssize_t n) {
 void BufferEvent::spend(bool reading, ssize_t n) {
   if (reading) {
     decrement_read_limit(n);
-    if (group_) group_->decrement_read(n);
+    if (group_) group_->spend_read(n);
   } else {
     decrement_write_limit(n);
-    if (group_) group_->decrement_write(n);
+    if (group_) group_->spend_write(n);
   }
 }
 
@@ -347,34 +355,38 @@ void BufferEvent::rate_limit_refilled() {
 
 // ---- callbacks ------------------------------------------------------------
 
+// Each call holds its own reference to the callbacks (see cbs_).
 void BufferEvent::run_readcb() {
-  if (!readcb_) return;
+  if (!cbs_->read) return;
   if (options_ & kDeferCallbacks) {
     deferred_read_ = true;
     deferred_ev_.activate(kTimeout);
     return;
   }
-  readcb_(*this);
+  auto cbs = cbs_;
+  cbs->read(*this);
 }
 
 void BufferEvent::run_writecb() {
-  if (!writecb_) return;
+  if (!cbs_->write) return;
   if (options_ & kDeferCallbacks) {
     deferred_write_ = true;
     deferred_ev_.activate(kTimeout);
     return;
   }
-  writecb_(*this);
+  auto cbs = cbs_;
+  cbs->write(*this);
 }
 
 void BufferEvent::run_eventcb(short what) {
-  if (!eventcb_) return;
+  if (!cbs_->event) return;
   if (options_ & kDeferCallbacks) {
     deferred_what_ |= what;
     deferred_ev_.activate(kTimeout);
     return;
   }
-  eventcb_(*this, what);
+  auto cbs = cbs_;
+  cbs->event(*this, what);
 }
 
 void BufferEvent::on_deferred(int, short, void* arg) {
@@ -382,17 +394,17 @@ void BufferEvent::on_deferred(int, short, void* arg) {
   auto alive = bev->alive_;
   if (bev->deferred_read_) {
     bev->deferred_read_ = false;
-    if (bev->readcb_) bev->readcb_(*bev);
+    if (auto cbs = bev->cbs_; cbs->read) cbs->read(*bev);
     if (!*alive) return;
   }
   if (bev->deferred_write_) {
     bev->deferred_write_ = false;
-    if (bev->writecb_) bev->writecb_(*bev);
+    if (auto cbs = bev->cbs_; cbs->write) cbs->write(*bev);
     if (!*alive) return;
   }
   if (short what = bev->deferred_what_) {
     bev->deferred_what_ = 0;
-    if (bev->eventcb_) bev->eventcb_(*bev, what);
+    if (auto cbs = bev->cbs_; cbs->event) cbs->event(*bev, what);
   }
 }
 

@@ -151,6 +151,7 @@ class BufferEvent {
   void handle_read(short what);
   void handle_write(short what);
   void finish_shutdown();
+  static int add_with_timeout(Event& ev, std::optional<Duration> timeout);
   static void on_refill(int fd, short what, void* arg);
   void wait_for_tokens();
   void spend(bool reading, ssize_t n);
@@ -160,8 +161,13 @@ class BufferEvent {
   std::unique_ptr<TokenBucket> bucket_;
   RateLimitGroup* group_ = nullptr;
   bool read_limited_ = false, write_limited_ = false;  // out of tokens
-  DataCallback readcb_, writecb_;
-  EventCallback eventcb_;
+  // Shared so that a callback replaced (setcb) or destroyed with us while
+  // it runs lives until it returns.
+  struct Callbacks {
+    DataCallback read, write;
+    EventCallback event;
+  };
+  std::shared_ptr<const Callbacks> cbs_ = std::make_shared<const Callbacks>();
   bool connecting_ = false;
   bool read_paused_ = false;   // input reached the high watermark
   bool shutdown_pending_ = false;

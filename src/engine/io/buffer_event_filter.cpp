@@ -11,7 +11,9 @@ class FilterBufferEvent final : public BufferEvent {
       : BufferEvent(under->base(), -1, options), under_(std::move(under)), in_(std::move(in)), out_(std::move(out)) {
     under_->setcb([this](BufferEvent&) { pull(Flush::Normal); }, [this](BufferEvent&) { drained(); },
                   [this](BufferEvent&, short what) { underlying_event(what); });
-    under_->enable(kRead | kWrite);
+    pull_ev_.assign(base_, -1, 0, &FilterBufferEvent::on_pull, this);
+    under_->enable(kWrite);
+    schedule_read_event();  // the underlying reads only while we do
   }
 
   BufferEvent* underlying() override { return under_.get(); }
@@ -26,17 +28,21 @@ class FilterBufferEvent final : public BufferEvent {
   }
 
  protected:
+  // Input the underlying already holds (read before we were enabled, or
+  // held back while we were full) is pulled from the loop: never from
+  // inside enable() or a drain, which would nest our read callback.
   void schedule_read_event() override {
-    if ((enabled_ & kRead) && !paused()) under_->enable(kRead);
-    else under_->disable(kRead);
+    if ((enabled_ & kRead) && !paused()) {
+      under_->enable(kRead);
+      if (!under_->input().empty()) pull_ev_.activate(kTimeout);
+    } else {
+      under_->disable(kRead);
+    }
   }
   void schedule_write_event() override { push(Flush::Normal); }
   void output_changed() override { push(Flush::Normal); }
   void input_changed() override {
-    if (!paused()) {
-      schedule_read_event();
-      pull(Flush::Normal);  // data the filter held back while we were full
-    }
+    if (!paused()) schedule_read_event();
   }
 
  private:
@@ -65,12 +71,19 @@ class FilterBufferEvent final : public BufferEvent {
   }
 
   void underlying_event(short what) {
-    if (what & kEof) pull(Flush::Finished);
+    if (what & kEof) {
+      auto alive = alive_;
+      pull(Flush::Finished);
+      if (!*alive) return;  // the read callback destroyed us
+    }
     run_eventcb(what);
   }
 
+  static void on_pull(int, short, void* arg) { static_cast<FilterBufferEvent*>(arg)->pull(Flush::Normal); }
+
   std::unique_ptr<BufferEvent> under_;
   FilterFn in_, out_;
+  Event pull_ev_;
 };
 
 }  // namespace

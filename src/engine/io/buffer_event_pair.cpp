@@ -14,10 +14,13 @@ class PairBufferEvent final : public BufferEvent {
   }
   void link(PairBufferEvent* other) { partner_ = other; }
 
+  // Every mode moves what the reading side's high watermark held back;
+  // Finished then gives the partner kEof (after the data: both deferred).
   int flush(short iotype, Flush mode) override {
-    if ((iotype & kWrite) && mode == Flush::Finished) {
-      transfer();
-      if (partner_) partner_->run_eventcb(kReading | kEof);
+    if ((iotype & kRead) && partner_) partner_->transfer(true);
+    if (iotype & kWrite) {
+      transfer(true);
+      if (mode == Flush::Finished && partner_) partner_->run_eventcb(kReading | kEof);
     }
     return output_.empty() ? 0 : 1;
   }
@@ -33,11 +36,12 @@ class PairBufferEvent final : public BufferEvent {
   }
 
  private:
-  // Our output into the partner's input, as far as both sides allow.
-  void transfer() {
+  // Our output into the partner's input, as far as both sides allow
+  // (`flush`: past the partner's high watermark).
+  void transfer(bool flush = false) {
     if (!partner_ || output_.empty() || !(enabled_ & kWrite) || !(partner_->enabled_ & kRead)) return;
     std::size_t n = output_.length();
-    if (partner_->read_high_) {
+    if (partner_->read_high_ && !flush) {
       std::size_t have = partner_->input_.length();
       if (have >= partner_->read_high_) return;
       n = std::min(n, partner_->read_high_ - have);

@@ -45,13 +45,14 @@ std::unique_ptr<ConnListener> ConnListener::bind(EventBase& base, const SocketAd
 
 std::unique_ptr<ConnListener> ConnListener::adopt(EventBase& base, int fd, int flags, AcceptCallback cb) {
   make_socket_nonblocking(fd);
+  if (flags & kCloseOnExec) make_socket_closeonexec(fd);
   std::unique_ptr<ConnListener> l(new ConnListener(base, fd, flags, std::move(cb)));
   if (!(flags & kDisabled)) l->enable();
   return l;
 }
 
 ConnListener::ConnListener(EventBase& base, int fd, int flags, AcceptCallback cb)
-    : base_(base), fd_(fd), flags_(flags), cb_(std::move(cb)) {
+    : base_(base), fd_(fd), flags_(flags), cb_(std::make_shared<const AcceptCallback>(std::move(cb))) {
   accept_ev_.assign(base, fd, kRead | kPersist, &ConnListener::on_accept, this);
   resume_ev_.assign_timer(base, &ConnListener::on_resume, this);
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -103,12 +104,12 @@ void ConnListener::accept_ready() {
       if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
       if (errno == EMFILE || errno == ENFILE) return out_of_descriptors(errno);
       int err = errno;
-      if (errorcb_) errorcb_(*this, err);
+      if (auto errorcb = errorcb_; *errorcb) (*errorcb)(*this, err);
       else log(Severity::Warn, "accept: %s", std::strerror(err));
       return;
     }
     SocketAddress peer = SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
-    if (cb_) cb_(*this, fd, peer);
+    if (auto cb = cb_; *cb) (*cb)(*this, fd, peer);
     else ::close(fd);
     if (!*alive) return;
   }
@@ -126,7 +127,7 @@ void ConnListener::out_of_descriptors(int err) {
   }
   accept_ev_.del();
   resume_ev_.add(kEmfilePause);
-  if (errorcb_) errorcb_(*this, err);
+  if (auto errorcb = errorcb_; *errorcb) (*errorcb)(*this, err);
   else log(Severity::Warn, "accept: %s; pausing for %lld ms", std::strerror(err), static_cast<long long>(kEmfilePause.count() / 1000));
 }
 

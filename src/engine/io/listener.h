@@ -43,8 +43,8 @@ class ConnListener {
   int enable();
   int disable();
   bool enabled() const { return enabled_; }
-  void set_callback(AcceptCallback cb) { cb_ = std::move(cb); }
-  void set_error_callback(ErrorCallback cb) { errorcb_ = std::move(cb); }
+  void set_callback(AcceptCallback cb) { cb_ = std::make_shared<const AcceptCallback>(std::move(cb)); }
+  void set_error_callback(ErrorCallback cb) { errorcb_ = std::make_shared<const ErrorCallback>(std::move(cb)); }
   int fd() const { return fd_; }
   EventBase& base() { return base_; }
   // The bound address (with the real port when bound to port 0).
@@ -63,8 +63,10 @@ class ConnListener {
   bool enabled_ = false;
   int reserve_fd_ = -1;  // given up on EMFILE so one more accept can succeed
   Event accept_ev_, resume_ev_;
-  AcceptCallback cb_;
-  ErrorCallback errorcb_;
+  // Shared so that a callback replaced, or destroyed with us, while it
+  // runs lives until it returns.
+  std::shared_ptr<const AcceptCallback> cb_;
+  std::shared_ptr<const ErrorCallback> errorcb_ = std::make_shared<const ErrorCallback>();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -9,32 +9,36 @@
 namespace ev {
 
 TokenBucketConfig TokenBucketConfig::per_second(std::uint64_t bytes_per_second, Duration tick) {
-  std::uint64_t per_tick = std::max<std::uint64_t>(1, bytes_per_second * static_cast<std::uint64_t>(tick.count()) / 1000000);
+  auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(0, tick.count()));
+  std::uint64_t per_tick = 0;
+  if (!__builtin_mul_overflow(bytes_per_second, us, &per_tick)) per_tick /= 1000000;
+  else if (__builtin_mul_overflow(bytes_per_second / 1000000, us, &per_tick)) per_tick = UINT64_MAX;
+  per_tick = std::max<std::uint64_t>(1, per_tick);
   TokenBucketConfig c;
   c.read_rate = c.read_burst = c.write_rate = c.write_burst = static_cast<std::size_t>(per_tick);
   c.tick = tick;
   return c;
 }
 
-TokenBucket::TokenBucket(const TokenBucketConfig& cfg, std::int64_t current_tick)
-    : cfg_(cfg),
-      read_(static_cast<ssize_t>(cfg.read_rate)),
-      write_(static_cast<ssize_t>(cfg.write_rate)),
-      last_tick_(current_tick) {
-  if (cfg_.tick.count() <= 0) cfg_.tick = Duration(1000000);
-}
-
 namespace {
-// limit + ticks * rate, capped at burst, without overflowing.
+// Rates and bursts beyond SSIZE_MAX mean "as much as a limit can hold".
+ssize_t clamp_size(std::size_t n) { return static_cast<ssize_t>(std::min<std::size_t>(n, SSIZE_MAX)); }
+
+// limit + ticks * rate, capped at burst, without overflowing: the distance
+// from a negative limit to the cap can exceed SSIZE_MAX, so it is unsigned.
 ssize_t refill(ssize_t limit, std::size_t rate, std::size_t burst, std::int64_t ticks) {
-  auto cap = static_cast<ssize_t>(std::min<std::size_t>(burst, SSIZE_MAX));
-  if (limit >= cap) return limit;
-  auto room = static_cast<std::uint64_t>(cap - limit);
-  if (rate == 0) return limit;
-  if (static_cast<std::uint64_t>(ticks) >= room / rate + 1) return cap;
-  return limit + static_cast<ssize_t>(static_cast<std::uint64_t>(ticks) * rate);
+  ssize_t cap = clamp_size(burst);
+  if (limit >= cap || rate == 0) return limit;
+  std::uint64_t room = static_cast<std::uint64_t>(cap) - static_cast<std::uint64_t>(limit);
+  if (static_cast<std::uint64_t>(ticks) > room / rate) return cap;
+  return static_cast<ssize_t>(static_cast<std::uint64_t>(limit) + static_cast<std::uint64_t>(ticks) * rate);
 }
 }  // namespace
+
+TokenBucket::TokenBucket(const TokenBucketConfig& cfg, std::int64_t current_tick)
+    : cfg_(cfg), read_(clamp_size(cfg.read_rate)), write_(clamp_size(cfg.write_rate)), last_tick_(current_tick) {
+  if (cfg_.tick.count() <= 0) cfg_.tick = Duration(1000000);
+}
 
 void TokenBucket::update(std::int64_t current_tick) {
   std::int64_t ticks = current_tick - last_tick_;
@@ -67,16 +71,25 @@ TokenBucket& RateLimitGroup::bucket() {
 
 int RateLimitGroup::decrement_read(ssize_t n) {
   bucket().decrement_read(n);
-  if (n > 0) total_read_ += static_cast<std::uint64_t>(n);
   if (bucket_.read_limit() <= 0) arm_timer();
   return 0;
 }
 
 int RateLimitGroup::decrement_write(ssize_t n) {
   bucket().decrement_write(n);
-  if (n > 0) total_written_ += static_cast<std::uint64_t>(n);
   if (bucket_.write_limit() <= 0) arm_timer();
   return 0;
+}
+
+// Manual decrements are not traffic; only these count in the totals.
+void RateLimitGroup::spend_read(ssize_t n) {
+  decrement_read(n);
+  if (n > 0) total_read_ += static_cast<std::uint64_t>(n);
+}
+
+void RateLimitGroup::spend_write(ssize_t n) {
+  decrement_write(n);
+  if (n > 0) total_written_ += static_cast<std::uint64_t>(n);
 }
 
 ssize_t RateLimitGroup::read_share() {

@@ -67,7 +67,8 @@ class RateLimitGroup {
   ssize_t write_limit() { return bucket().write_limit(); }
   int decrement_read(ssize_t n);
   int decrement_write(ssize_t n);
-  // Totals through the group since creation or the last reset.
+  // Bytes its members moved since creation or the last reset (manual
+  // decrements are not counted, as in libevent).
   std::uint64_t total_read() const { return total_read_; }
   std::uint64_t total_written() const { return total_written_; }
   void reset_totals() { total_read_ = total_written_ = 0; }
@@ -76,6 +77,9 @@ class RateLimitGroup {
   // For BufferEvent: the most one member may read / write now.
   ssize_t read_share();
   ssize_t write_share();
+  // For BufferEvent: bytes a member read / wrote (decremented and counted).
+  void spend_read(ssize_t n);
+  void spend_write(ssize_t n);
   void add_member(BufferEvent* bev);
   void remove_member(BufferEvent* bev);
 

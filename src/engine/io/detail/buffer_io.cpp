@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <limits>
 #include <new>
 
 #include "engine/io/buffer.h"
@@ -182,16 +181,20 @@ int Buffer::add_file(int fd, off_t offset, off_t length) {
     errno = EINVAL;
     return -1;
   }
-  if (length == -1) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) return -1;
-    if (st.st_size < offset) {
-      errno = EINVAL;
-      return -1;
-    }
-    length = st.st_size - offset;
+  // Only a regular file can be sent with sendfile and read with pread; a
+  // range past its end is refused (and so is any absurd length).
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return -1;
+  if (!S_ISREG(st.st_mode) || st.st_size < offset) {
+    errno = EINVAL;
+    return -1;
   }
-  if (length > std::numeric_limits<off_t>::max() - offset || static_cast<std::size_t>(length) > kMaxSize - total_) {
+  if (length == -1) length = st.st_size - offset;
+  if (length > st.st_size - offset) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (static_cast<std::size_t>(length) > kMaxSize - total_) {
     errno = EOVERFLOW;
     return -1;
   }

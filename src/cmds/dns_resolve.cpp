@@ -1,0 +1,269 @@
+// `evtool dns resolve NAME...` (alias `lookup`): dig's answer section from
+// the engine's asynchronous resolver; `-f FILE` resolves many names
+// concurrently, printing results in input order.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/validators.h"
+#include "cmds/dns_commands.h"
+#include "cmds/tcp_common.h"
+#include "engine/dns/resolver.h"
+#include "engine/util/units.h"
+
+namespace evtool {
+namespace {
+
+struct ResolveOptions {
+  std::vector<std::string> names;
+  std::string type;
+  bool reverse = false;
+  std::vector<std::string> servers;
+  std::string resolv_conf = "/etc/resolv.conf";
+  std::string hosts = "/etc/hosts";
+  bool no_hosts = false, no_search = false, tcp = false, short_output = false;
+  std::string timeout;
+  long tries = 0;
+  std::string file;
+  long max_inflight = 0;
+};
+
+// One name's outcome: its status and every answer record, in order.
+struct Outcome {
+  std::string name;
+  std::string status = "NOERROR";
+  std::vector<ev::dns::ResourceRecord> answers;
+  bool any_answer_of_type = false;
+  int pending = 0;
+  bool done = false;
+};
+
+std::string status_of(int err) {
+  switch (err) {
+    case ev::dns::kErrNone:
+    case ev::dns::kErrNoData: return "NOERROR";
+    case ev::dns::kErrNotExist: return "NXDOMAIN";
+    case ev::dns::kErrServerFailed: return "SERVFAIL";
+    case ev::dns::kErrRefused: return "REFUSED";
+    case ev::dns::kErrFormat: return "FORMERR";
+    case ev::dns::kErrNotImpl: return "NOTIMP";
+    case ev::dns::kErrTimeout: return "TIMEOUT";
+    default: return "SERVFAIL";
+  }
+}
+
+// Worse statuses win when A and AAAA disagree.
+int severity(const std::string& status) {
+  if (status == "NOERROR") return 0;
+  if (status == "NXDOMAIN") return 1;
+  if (status == "TIMEOUT") return 2;
+  return 3;
+}
+
+class ResolveJob {
+ public:
+  ResolveJob(const Context& ctx, const ResolveOptions& o, ev::dns::Resolver& r, std::vector<std::uint16_t> types)
+      : ctx_(ctx), opts_(o), resolver_(r), types_(std::move(types)) {}
+
+  void start(const std::vector<std::string>& names) {
+    outcomes_.resize(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) start_one(i, names[i]);
+  }
+
+  // Prints finished outcomes in input order (JSON waits for the end).
+  void print_ready() {
+    while (printed_ < outcomes_.size() && outcomes_[printed_].done) print(outcomes_[printed_++]);
+  }
+  bool all_done() const { return printed_ == outcomes_.size(); }
+  void print_json() const;
+  int exit_code() const;
+
+ private:
+  void start_one(std::size_t i, const std::string& name) {
+    Outcome& o = outcomes_[i];
+    o.name = name;
+    int flags = (opts_.no_search ? ev::dns::Resolver::kNoSearch : 0) | (opts_.tcp ? ev::dns::Resolver::kUseTcp : 0) |
+                (opts_.no_hosts ? ev::dns::Resolver::kNoHosts : 0);
+    if (opts_.reverse) {
+      auto addr = ev::parse_ip(name);
+      if (!addr) throw UsageError("-x: '" + name + "' is not an IP address");
+      o.pending = 1;
+      resolver_.resolve_reverse(*addr, [this, i](const auto& r) { collect(i, ev::dns::kTypePTR, r); }, flags);
+      return;
+    }
+    o.pending = static_cast<int>(types_.size());
+    for (std::uint16_t t : types_)
+      resolver_.query(name, t, [this, i, t](const auto& r) { collect(i, t, r); }, flags);
+  }
+
+  void collect(std::size_t i, std::uint16_t type, const ev::dns::Resolver::Result& r) {
+    Outcome& o = outcomes_[i];
+    std::string status = status_of(r.err);
+    if (severity(status) > severity(o.status)) o.status = status;
+    for (const auto& rr : r.answer.answers) {
+      if (rr.type == type || type == ev::dns::kTypeANY) o.any_answer_of_type = true;
+      o.answers.push_back(rr);
+    }
+    if (--o.pending > 0) return;
+    // With A and AAAA, one family answering is success.
+    if (o.any_answer_of_type) o.status = "NOERROR";
+    o.done = true;
+  }
+
+  void print(const Outcome& o) const {
+    if (ctx_.out.json()) return;
+    for (const auto& rr : o.answers) {
+      if (opts_.short_output) {
+        ctx_.out.line(rr.data_text());
+      } else {
+        ctx_.out.line(rr.name + ".  " + std::to_string(rr.ttl) + "  " + ev::dns::class_name(rr.rclass) + "  " +
+                      ev::dns::type_name(rr.type) + "  " + rr.data_text());
+      }
+    }
+    if (!o.any_answer_of_type) ctx_.out.info("%s: %s", o.name.c_str(), o.status == "NOERROR" ? "no records of that type" : o.status.c_str());
+  }
+
+  const Context& ctx_;
+  const ResolveOptions& opts_;
+  ev::dns::Resolver& resolver_;
+  std::vector<std::uint16_t> types_;
+  std::vector<Outcome> outcomes_;
+  std::size_t printed_ = 0;
+};
+
+void ResolveJob::print_json() const {
+  Json doc = Json::array();
+  for (const Outcome& o : outcomes_) {
+    Json answers = Json::array();
+    for (const auto& rr : o.answers)
+      answers.push_back({{"name", rr.name + "."}, {"ttl", rr.ttl}, {"class", ev::dns::class_name(rr.rclass)},
+                         {"type", ev::dns::type_name(rr.type)}, {"data", rr.data_text()}});
+    doc.push_back({{"name", o.name}, {"status", o.status}, {"answers", answers}});
+  }
+  ctx_.out.json_line(doc);
+}
+
+int ResolveJob::exit_code() const {
+  int code = kExitOk;
+  auto rank = [](int c) { return c == kExitFailure ? 3 : c == kExitTimeout ? 2 : c == kExitNotFound ? 1 : 0; };
+  for (const Outcome& o : outcomes_) {
+    int c = kExitOk;
+    if (o.status == "TIMEOUT") c = kExitTimeout;
+    else if (o.status != "NOERROR" && o.status != "NXDOMAIN") c = kExitFailure;
+    else if (!o.any_answer_of_type) c = kExitNotFound;
+    if (rank(c) > rank(code)) code = c;
+  }
+  return code;
+}
+
+std::vector<std::string> read_names(const std::string& file) {
+  std::vector<std::string> names;
+  std::ifstream f;
+  std::istream* in = &std::cin;
+  if (file != "-") {
+    f.open(file);
+    if (!f) throw UsageError("-f: cannot read '" + file + "'");
+    in = &f;
+  }
+  std::string line;
+  while (std::getline(*in, line)) {
+    auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    auto e = line.find_first_of(" \t\r#", b);
+    names.push_back(line.substr(b, e == std::string::npos ? std::string::npos : e - b));
+  }
+  return names;
+}
+
+// resolv.conf, then the flags that override it.
+ev::dns::ResolvConf make_config(const Context& ctx, const ResolveOptions& o) {
+  std::string why;
+  auto conf = ev::dns::load_resolv_conf(o.resolv_conf, &why);
+  if (!conf) {
+    if (o.resolv_conf != "/etc/resolv.conf") throw UsageError("--resolv-conf: " + why);
+    conf = ev::dns::ResolvConf{};  // no system file: --server must say where to ask
+  }
+  for (const std::string& w : conf->warnings) ctx.out.debug("%s: %s", o.resolv_conf.c_str(), w.c_str());
+  if (!o.servers.empty()) {
+    conf->nameservers.clear();
+    for (const std::string& s : o.servers) conf->nameservers.push_back(*ev::parse_sockaddr_port(s, 53));
+  }
+  if (!o.timeout.empty()) conf->timeout = *ev::parse_duration(o.timeout);
+  if (o.tries > 0) conf->attempts = static_cast<int>(o.tries);
+  if (o.max_inflight > 0) conf->max_inflight = static_cast<int>(o.max_inflight);
+  return *conf;
+}
+
+int run_resolve(const Context& ctx, const ResolveOptions& o) {
+  std::vector<std::string> names = o.names;
+  if (!o.file.empty()) {
+    auto more = read_names(o.file);
+    names.insert(names.end(), more.begin(), more.end());
+  }
+  if (names.empty()) throw UsageError("dns resolve needs a NAME (or -f FILE)");
+  std::vector<std::uint16_t> types = {ev::dns::kTypeA, ev::dns::kTypeAAAA};
+  if (!o.type.empty()) {
+    auto t = ev::dns::type_from_name(o.type);
+    if (!t) throw UsageError("--type: unknown record type '" + o.type + "'");
+    types = {*t};
+  }
+  ev::dns::ResolvConf conf = make_config(ctx, o);
+  if (conf.nameservers.empty()) {
+    ctx.out.error("no nameserver: %s has none; use --server ADDR", o.resolv_conf.c_str());
+    return kExitFailure;
+  }
+  int rc = kExitOk;
+  auto base = ctx.make_base(&rc);
+  if (!base) return rc;
+  std::string why;
+  auto resolver = ev::dns::Resolver::create(*base, conf, &why);
+  if (!o.no_hosts)
+    if (auto hosts = ev::dns::HostsFile::load(o.hosts, &why)) resolver->set_hosts(std::move(*hosts));
+  ResolveJob job(ctx, o, *resolver, types);
+  StopSignals stop(*base, [&](int) { base->loopbreak(); });
+  job.start(names);
+  while (!job.all_done() && !stop.last_signal()) {
+    if (base->loop(ev::EventBase::kLoopOnce) != 0) break;
+    job.print_ready();
+  }
+  if (stop.last_signal()) return kExitInterrupted;
+  if (ctx.out.json()) job.print_json();
+  return job.exit_code();
+}
+
+}  // namespace
+
+void add_dns_resolve_command(CLI::App& dns, Context& ctx) {
+  auto o = std::make_shared<ResolveOptions>();
+  CLI::App* cmd = dns.add_subcommand("resolve", "Look names up (dig's answer section) with the engine's resolver");
+  cmd->alias("lookup");
+  cmd->add_option("NAME", o->names, "Names to look up (IP addresses with -x)");
+  cmd->add_option("-t,--type", o->type, "Record type: A, AAAA, CNAME, MX, TXT, NS, SOA, SRV, PTR, CAA, ANY (default A and AAAA)");
+  cmd->add_flag("-x,--reverse", o->reverse, "NAME is an IP address: ask for its PTR record");
+  cmd->add_option("--server", o->servers, "Nameserver ADDR[:PORT] (repeatable; IPv6 as [::1]:5353)")
+      ->check(kAddressPort)->option_text("ADDR[:PORT]");
+  cmd->add_option("--resolv-conf", o->resolv_conf, "resolv.conf to read (default /etc/resolv.conf)")->option_text("FILE");
+  cmd->add_option("--hosts", o->hosts, "Hosts file (default /etc/hosts)")->option_text("FILE");
+  cmd->add_flag("--no-hosts", o->no_hosts, "Do not use the hosts file");
+  cmd->add_flag("--no-search", o->no_search, "Do not apply the search list");
+  cmd->add_option("--timeout", o->timeout, "Timeout per try (default from resolv.conf, 5s)")->check(kDuration);
+  cmd->add_option("--tries", o->tries, "Tries per nameserver (default from resolv.conf, 2)")->check(kPositive);
+  cmd->add_flag("--tcp", o->tcp, "Query over TCP");
+  cmd->add_flag("--short", o->short_output, "Print only the data of each answer");
+  cmd->add_option("-f,--file", o->file, "Read names from FILE (one per line; - for stdin)")->option_text("FILE");
+  cmd->add_option("--max-inflight", o->max_inflight, "Queries in flight at once with -f (default 64)")->check(kPositive);
+  ctx.add_command(cmd, [&ctx, o] { return run_resolve(ctx, *o); });
+}
+
+void add_dns_command(CLI::App& app, Context& ctx) {
+  CLI::App* dns = app.add_subcommand("dns", "DNS tools: resolve names, serve zones");
+  dns->require_subcommand(1);
+  add_dns_resolve_command(*dns, ctx);
+  add_dns_serve_command(*dns, ctx);
+}
+
+}  // namespace evtool

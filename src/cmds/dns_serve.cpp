@@ -1,0 +1,183 @@
+// `evtool dns serve`: an authoritative DNS server on UDP and TCP, from
+// zone files, --record lines and hosts files, optionally forwarding other
+// names upstream. SIGHUP reloads the files without dropping queries.
+#include <csignal>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/validators.h"
+#include "cmds/dns_commands.h"
+#include "cmds/tcp_common.h"
+#include "engine/dns/config_files.h"
+#include "engine/dns/forwarder.h"
+#include "engine/dns/server.h"
+#include "engine/dns/zone_db.h"
+
+namespace evtool {
+namespace {
+
+constexpr ev::Duration kForwardTimeout{3000000};
+
+struct ServeOptions {
+  std::string port = "5353";
+  std::string bind = "0.0.0.0";
+  std::vector<std::string> zones, records, hosts;
+  long ttl = 300;
+  std::string forward;
+};
+
+// Builds the data from the options' files; false (with errors printed) if
+// anything could not be loaded.
+bool load_data(const Context& ctx, const ServeOptions& o, ev::dns::ZoneDb& db) {
+  auto ttl = static_cast<std::uint32_t>(o.ttl);
+  bool ok = true;
+  for (const std::string& path : o.zones) {
+    std::string why;
+    auto zone = ev::dns::load_zone(path, "", ttl, &why);
+    if (!zone) {
+      ctx.out.error("--zone %s: %s", path.c_str(), why.c_str());
+      ok = false;
+      continue;
+    }
+    for (const std::string& e : zone->errors) ctx.out.error("%s", e.c_str());
+    ok = ok && zone->errors.empty();
+    for (auto& rr : zone->records) db.add(std::move(rr));
+  }
+  for (const std::string& path : o.hosts) {
+    std::string why;
+    auto hosts = ev::dns::HostsFile::load(path, &why);
+    if (!hosts) {
+      ctx.out.error("--hosts %s: %s", path.c_str(), why.c_str());
+      ok = false;
+      continue;
+    }
+    db.add_hosts(*hosts, ttl);
+  }
+  for (const std::string& line : o.records) {
+    std::string why;
+    auto rr = ev::dns::parse_record_line(line, ttl, &why);
+    if (!rr) throw UsageError("--record '" + line + "': " + why);
+    db.add(std::move(*rr));
+  }
+  if (db.empty()) db.add_localhost(ttl);  // the seed example's behaviour
+  return ok;
+}
+
+class DnsServer {
+ public:
+  DnsServer(const Context& ctx, const ServeOptions& o, ev::EventBase& base) : ctx_(ctx), opts_(o), base_(base) {}
+
+  int run(std::unique_ptr<ev::dns::ZoneDb> db) {
+    db_ = std::move(db);
+    auto addr = ev::parse_ip(opts_.bind, *ev::parse_port(opts_.port));
+    if (!addr) throw UsageError("--bind: invalid address '" + opts_.bind + "'");
+    std::string why;
+    server_ = ev::dns::Server::bind(base_, *addr, [this](std::unique_ptr<ev::dns::ServerRequest> r) { handle(std::move(r)); }, &why);
+    if (!server_) {
+      ctx_.out.error("%s", why.c_str());
+      return kExitFailure;
+    }
+    server_->set_error_callback([this](const ev::SocketAddress& peer, const std::string& what) {
+      ctx_.out.debug("%s: dropped: %s", peer.to_string().c_str(), what.c_str());
+    });
+    if (!opts_.forward.empty()) {
+      auto up = ev::parse_sockaddr_port(opts_.forward, 53);
+      forwarder_ = ev::dns::Forwarder::create(base_, *up, kForwardTimeout, &why);
+      if (!forwarder_) {
+        ctx_.out.error("--forward: %s", why.c_str());
+        return kExitFailure;
+      }
+    }
+    print_listening(ctx_, server_->address(), "udp", true);
+    print_listening(ctx_, server_->address(), "tcp", true);
+    StopSignals stop(base_);
+    hup_.assign_signal(base_, SIGHUP, &DnsServer::on_hup, this);
+    hup_.add();
+    base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
+    return kExitOk;
+  }
+
+ private:
+  static void on_hup(int, short, void* arg) { static_cast<DnsServer*>(arg)->reload(); }
+
+  void reload() {
+    auto fresh = std::make_unique<ev::dns::ZoneDb>();
+    try {
+      if (!load_data(ctx_, opts_, *fresh)) {
+        ctx_.out.error("reload failed; still serving the previous data");
+        return;
+      }
+    } catch (const UsageError& e) {
+      ctx_.out.error("reload failed: %s", e.what());
+      return;
+    }
+    db_ = std::move(fresh);
+    ctx_.out.info("reloaded: %zu records", db_->size());
+  }
+
+  void handle(std::unique_ptr<ev::dns::ServerRequest> req) {
+    const ev::dns::Question& q = req->query().questions.front();
+    if (db_->answer(q, req->reply()) == ev::dns::ZoneDb::Outcome::NotOurs) {
+      if (forwarder_) {
+        log_query(*req, "FORWARD");
+        forwarder_->forward(std::move(req));
+        return;
+      }
+      req->set_rcode(ev::dns::kRefused);
+    }
+    log_query(*req, ev::dns::rcode_name(req->reply().header.rcode));
+    req->respond();
+  }
+
+  void log_query(ev::dns::ServerRequest& req, const std::string& outcome) {
+    if (ctx_.out.quiet()) return;
+    const ev::dns::Question& q = req.query().questions.front();
+    std::string peer = req.peer().to_string();
+    const char* proto = req.over_tcp() ? "tcp" : "udp";
+    std::size_t answers = req.reply().answers.size();
+    if (ctx_.out.json()) {
+      ctx_.out.json_line({{"event", "query"}, {"peer", peer}, {"proto", proto}, {"name", q.name},
+                          {"type", ev::dns::type_name(q.type)}, {"rcode", outcome}, {"answers", answers}});
+    } else {
+      ctx_.out.line(peer + " " + proto + " " + q.name + ". " + ev::dns::type_name(q.type) + " " + outcome + " " +
+                    std::to_string(answers));
+    }
+  }
+
+  const Context& ctx_;
+  const ServeOptions& opts_;
+  ev::EventBase& base_;
+  std::unique_ptr<ev::dns::ZoneDb> db_;
+  std::unique_ptr<ev::dns::Server> server_;
+  std::unique_ptr<ev::dns::Forwarder> forwarder_;
+  ev::Event hup_;
+};
+
+int run_serve(const Context& ctx, const ServeOptions& o) {
+  auto db = std::make_unique<ev::dns::ZoneDb>();
+  if (!load_data(ctx, o, *db)) return kExitFailure;
+  int rc = kExitOk;
+  auto base = ctx.make_base(&rc);
+  if (!base) return rc;
+  DnsServer server(ctx, o, *base);
+  return server.run(std::move(db));
+}
+
+}  // namespace
+
+void add_dns_serve_command(CLI::App& dns, Context& ctx) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = dns.add_subcommand("serve", "Authoritative DNS server on UDP and TCP");
+  cmd->add_option("--port", o->port, "Port for UDP and TCP (default 5353; 0 picks a free one)")->check(kPort);
+  cmd->add_option("--bind", o->bind, "Address to listen on (default 0.0.0.0)")->check(kIpAddress)->option_text("ADDR");
+  cmd->add_option("--zone", o->zones, "Zone (master) file to serve (repeatable)")->option_text("FILE");
+  cmd->add_option("--record", o->records, "A record: 'NAME [TTL] [IN] TYPE DATA' (repeatable)")->option_text("RR");
+  cmd->add_option("--hosts", o->hosts, "Hosts file: A/AAAA and their PTR records")->option_text("FILE");
+  cmd->add_option("--ttl", o->ttl, "TTL for records without one (default 300)")->check(CLI::Range(0L, 2147483647L));
+  cmd->add_option("--forward", o->forward, "Relay names outside our data to ADDR[:PORT]")
+      ->check(kAddressPort)->option_text("ADDR[:PORT]");
+  ctx.add_command(cmd, [&ctx, o] { return run_serve(ctx, *o); });
+}
+
+}  // namespace evtool

@@ -1,0 +1,207 @@
+#include "engine/dns/server.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "engine/util/socket.h"
+
+namespace ev::dns {
+namespace {
+constexpr int kUdpPerWakeup = 64;           // fairness with TCP and timers
+constexpr std::size_t kMaxTcpBacklog = 256 * 1024;  // unread answers before we give up on a client
+constexpr Duration kTcpIdle{10000000};
+constexpr std::uint16_t kOurUdpSize = 1232;  // the EDNS size we advertise
+}  // namespace
+
+struct Server::TcpConn {
+  std::unique_ptr<BufferEvent> bev;
+  SocketAddress peer;
+};
+
+// ---- requests -------------------------------------------------------------
+
+ServerRequest::~ServerRequest() = default;
+
+std::size_t ServerRequest::max_udp_size() const {
+  if (!query_.edns) return 512;
+  return std::clamp<std::size_t>(query_.edns->udp_size, 512, 4096);
+}
+
+void ServerRequest::add_record(Section section, ResourceRecord rr) {
+  switch (section) {
+    case Section::Answer: reply_.answers.push_back(std::move(rr)); break;
+    case Section::Authority: reply_.authority.push_back(std::move(rr)); break;
+    case Section::Additional: reply_.additional.push_back(std::move(rr)); break;
+  }
+}
+
+int ServerRequest::respond() {
+  if (done_ || !server_) return -1;
+  done_ = true;
+  if (!tcp_) {
+    server_->send_udp(build_message(reply_, max_udp_size()), peer_);
+    return 0;
+  }
+  auto conn = std::static_pointer_cast<Server::TcpConn>(tcp_conn_.lock());
+  if (!conn) return -1;
+  std::vector<std::uint8_t> wire = build_message(reply_, 65535);
+  std::uint8_t len[2] = {static_cast<std::uint8_t>(wire.size() >> 8), static_cast<std::uint8_t>(wire.size())};
+  conn->bev->write(len, 2);
+  conn->bev->write(wire.data(), wire.size());
+  if (conn->bev->output().length() > kMaxTcpBacklog) server_->close_tcp(conn.get());
+  return 0;
+}
+
+void ServerRequest::drop() { done_ = true; }
+
+// ---- the server -----------------------------------------------------------
+
+Server::Server(EventBase& base, RequestCallback cb) : base_(base), cb_(std::move(cb)), rxbuf_(65536) {}
+
+Server::~Server() {
+  *alive_ = false;
+  udp_ev_.del();
+  if (udp_fd_ >= 0) ::close(udp_fd_);
+}
+
+static int bind_udp(const SocketAddress& addr, std::string* why) {
+  int fd = ::socket(addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 || make_listen_socket_reuseable(fd) != 0 || ::bind(fd, addr.sa(), addr.length) != 0) {
+    if (why) *why = "cannot bind udp " + addr.to_string() + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::unique_ptr<Server> Server::bind(EventBase& base, const SocketAddress& addr, RequestCallback cb, std::string* why) {
+  std::unique_ptr<Server> s(new Server(base, std::move(cb)));
+  // With port 0 the UDP port is picked first and TCP must get the same one;
+  // if TCP's is taken, try another.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    s->udp_fd_ = bind_udp(addr, why);
+    if (s->udp_fd_ < 0) return nullptr;
+    SocketAddress bound = s->address();
+    Server* raw = s.get();
+    s->listener_ = ConnListener::bind(
+        base, bound, ConnListener::kReusable | ConnListener::kCloseOnExec, -1,
+        [raw](ConnListener&, int fd, const SocketAddress& peer) { raw->accept_tcp(fd, peer); }, why);
+    if (s->listener_) break;
+    ::close(s->udp_fd_);
+    s->udp_fd_ = -1;
+    if (addr.port() != 0) return nullptr;
+  }
+  if (!s->listener_) return nullptr;
+  s->udp_ev_.assign(base, s->udp_fd_, kRead | kPersist, &Server::on_udp, s.get());
+  if (s->udp_ev_.add() != 0) {
+    if (why) *why = "cannot watch the udp socket";
+    return nullptr;
+  }
+  return s;
+}
+
+SocketAddress Server::address() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(udp_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  return SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void Server::on_udp(int, short, void* arg) { static_cast<Server*>(arg)->read_udp(); }
+
+void Server::read_udp() {
+  auto alive = alive_;
+  for (int i = 0; i < kUdpPerWakeup && *alive; ++i) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ssize_t n = ::recvfrom(udp_fd_, rxbuf_.data(), rxbuf_.size(), 0, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (n < 0) return;  // EAGAIN, or an ICMP error from an earlier send
+    handle_packet({rxbuf_.data(), static_cast<std::size_t>(n)}, SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len), nullptr);
+  }
+}
+
+void Server::send_udp(const std::vector<std::uint8_t>& wire, const SocketAddress& peer) {
+  ::sendto(udp_fd_, wire.data(), wire.size(), 0, peer.sa(), peer.length);
+}
+
+void Server::handle_packet(std::span<const std::uint8_t> packet, const SocketAddress& peer,
+                           const std::shared_ptr<TcpConn>& conn) {
+  std::unique_ptr<ServerRequest> req(new ServerRequest());
+  req->server_ = this;
+  req->peer_ = peer;
+  req->tcp_ = conn != nullptr;
+  if (conn) req->tcp_conn_ = conn;
+  ParseResult parsed = parse_message(packet, req->query_);
+  if (parsed.status == ParseStatus::ShortHeader || req->query_.header.qr) {
+    ++malformed_;
+    if (errorcb_) errorcb_(peer, parsed.status == ParseStatus::ShortHeader ? parsed.error : "not a query");
+    return;  // nothing we could answer: drop
+  }
+  Message& reply = req->reply_;
+  reply.header.id = req->query_.header.id;
+  reply.header.qr = true;
+  reply.header.opcode = req->query_.header.opcode;
+  reply.header.rd = req->query_.header.rd;
+  if (parsed.status == ParseStatus::Malformed) {
+    ++malformed_;
+    if (errorcb_) errorcb_(peer, parsed.error);
+    reply.header.rcode = kFormErr;
+    req->respond();
+    return;
+  }
+  ++queries_;
+  reply.questions = req->query_.questions;
+  if (req->query_.edns) reply.edns = Edns{kOurUdpSize, 0, 0, false};
+  if (reply.header.opcode != 0 || req->query_.questions.size() != 1) {
+    reply.header.rcode = reply.header.opcode != 0 ? kNotImp : kFormErr;
+    req->respond();
+    return;
+  }
+  cb_(std::move(req));
+}
+
+// ---- TCP: two-byte length, then the message (RFC 1035 4.2.2) --------------
+
+void Server::accept_tcp(int fd, const SocketAddress& peer) {
+  auto conn = std::make_shared<TcpConn>();
+  conn->peer = peer;
+  conn->bev = BufferEvent::socket(base_, fd, BufferEvent::kCloseOnFree);
+  std::weak_ptr<TcpConn> weak = conn;
+  TcpConn* raw = conn.get();
+  conn->bev->setcb([this, weak](BufferEvent&) { if (auto c = weak.lock()) read_tcp(c); }, nullptr,
+                   [this, raw](BufferEvent&, short) { close_tcp(raw); });
+  conn->bev->set_timeouts(kTcpIdle, kTcpIdle);
+  conn->bev->enable(kRead | kWrite);
+  conns_.push_back(std::move(conn));
+}
+
+void Server::read_tcp(const std::shared_ptr<TcpConn>& conn) {
+  Buffer& in = conn->bev->input();
+  std::vector<std::uint8_t> msg;
+  while (in.length() >= 2) {
+    std::uint8_t len[2];
+    in.copyout(len, 2);
+    std::size_t n = (static_cast<std::size_t>(len[0]) << 8) | len[1];
+    if (in.length() < 2 + n) return;
+    in.drain(2);
+    msg.resize(n);
+    in.remove(msg.data(), n);
+    handle_packet(msg, conn->peer, conn);
+    if (conn->bev == nullptr) return;
+  }
+}
+
+void Server::close_tcp(TcpConn* conn) {
+  auto it = std::find_if(conns_.begin(), conns_.end(), [conn](const auto& c) { return c.get() == conn; });
+  if (it == conns_.end()) return;
+  std::shared_ptr<TcpConn> keep = *it;  // may be running one of its callbacks
+  conns_.erase(it);
+  base_.once(-1, 0, [keep](int, short) {});  // destroy after the callback returns
+}
+
+}  // namespace ev::dns

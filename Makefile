@@ -10,7 +10,7 @@ CMAKE_ARGS ?=
 PACKAGES := g++ cmake make pkg-config ccache python3 \
             libcli11-dev nlohmann-json3-dev doctest-dev libssl-dev \
             libevent-dev libev-dev curl socat openssl bind9-dnsutils \
-            man-db groff-base zsh fish
+            man-db groff-base zsh fish dnsmasq-base
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

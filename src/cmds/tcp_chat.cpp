@@ -9,6 +9,7 @@
 
 #include "cli/validators.h"
 #include "cmds/tcp_server.h"
+#include "engine/dns/resolver.h"
 #include "engine/util/units.h"
 
 namespace evtool {
@@ -22,18 +23,20 @@ struct ChatOptions {
   std::string connect_timeout = "10s";
 };
 
-// Literals as they are; "localhost" as its two loopback addresses. Other
-// names need the resolver (the DNS issue).
-std::vector<ev::SocketAddress> addresses_of(const std::string& host, int port) {
-  if (auto a = ev::parse_ip(host, port)) return {*a};
-  if (host == "localhost") return {*ev::parse_ip("127.0.0.1", port), *ev::parse_ip("::1", port)};
-  return {};
+// The engine's resolver with the system's resolv.conf and hosts file.
+std::unique_ptr<ev::dns::Resolver> system_resolver(const Context& ctx, ev::EventBase& base) {
+  std::string why;
+  auto conf = ev::dns::load_resolv_conf("/etc/resolv.conf", &why).value_or(ev::dns::ResolvConf{});
+  auto resolver = ev::dns::Resolver::create(base, conf, &why);
+  if (auto hosts = ev::dns::HostsFile::load("/etc/hosts", &why)) resolver->set_hosts(std::move(*hosts));
+  else ctx.out.debug("/etc/hosts: %s", why.c_str());
+  return resolver;
 }
 
 class ChatClient {
  public:
-  ChatClient(const Context& ctx, ev::EventBase& base, std::vector<ev::SocketAddress> addrs, ev::Duration timeout)
-      : ctx_(ctx), base_(base), addrs_(std::move(addrs)), timeout_(timeout) {
+  ChatClient(const Context& ctx, ev::EventBase& base, std::string host, int port, ev::Duration timeout)
+      : ctx_(ctx), base_(base), host_(std::move(host)), port_(port), timeout_(timeout) {
     timer_.assign_timer(base, &ChatClient::on_timeout, this);
   }
 
@@ -42,7 +45,12 @@ class ChatClient {
       status_ = signum == SIGINT ? kExitInterrupted : kExitOk;
       base_.loopbreak();
     });
-    if (!try_next()) return status_;
+    if (auto literal = ev::parse_ip(host_, port_)) {
+      addrs_ = {*literal};
+      if (!try_next()) return status_;
+    } else {
+      resolve();
+    }
     base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
     return status_;
   }
@@ -53,6 +61,23 @@ class ChatClient {
     c->ctx_.out.debug("%s: connection timed out", c->addrs_[c->next_ - 1].to_string().c_str());
     c->last_error_ = ETIMEDOUT;
     c->try_next();
+  }
+
+  // A name: every address the resolver finds (IPv4 first), tried in turn.
+  void resolve() {
+    resolver_ = system_resolver(ctx_, base_);
+    resolver_->getaddrinfo(host_, port_, AF_UNSPEC, [this](int err, const std::vector<ev::SocketAddress>& addrs) {
+      addrs_ = addrs;
+      if (addrs_.empty() && host_ == "localhost")  // no hosts file: the usual loopbacks
+        addrs_ = {*ev::parse_ip("127.0.0.1", port_), *ev::parse_ip("::1", port_)};
+      if (addrs_.empty()) {
+        ctx_.out.error("cannot resolve '%s': %s", host_.c_str(), ev::dns::dns_err_to_string(err));
+        status_ = err == ev::dns::kErrTimeout ? kExitTimeout : kExitFailure;
+        base_.loopbreak();
+        return;
+      }
+      try_next();
+    });
   }
 
   // Starts connecting to the next address; false (status set) when none is left.
@@ -78,7 +103,7 @@ class ChatClient {
 
   void fail_connect() {
     timer_.del();
-    const std::string target = addrs_.empty() ? "" : addrs_.front().to_string();
+    const std::string target = addrs_.size() == 1 ? addrs_.front().to_string() : host_ + " port " + std::to_string(port_);
     if (last_error_ == ETIMEDOUT) {
       ctx_.out.error("connect to %s: timed out", target.c_str());
       status_ = kExitTimeout;
@@ -132,6 +157,9 @@ class ChatClient {
 
   const Context& ctx_;
   ev::EventBase& base_;
+  std::string host_;
+  int port_;
+  std::unique_ptr<ev::dns::Resolver> resolver_;
   std::vector<ev::SocketAddress> addrs_;
   std::size_t next_ = 0;
   ev::Duration timeout_;
@@ -143,16 +171,10 @@ class ChatClient {
 };
 
 int run_chat(const Context& ctx, const ChatOptions& o) {
-  int port = *ev::parse_port(o.port);
-  std::vector<ev::SocketAddress> addrs = addresses_of(o.host, port);
-  if (addrs.empty()) {
-    ctx.out.error("cannot resolve '%s': only IP literals and localhost are supported for now", o.host.c_str());
-    return kExitFailure;
-  }
   int rc = kExitOk;
   auto base = ctx.make_base(&rc);
   if (!base) return rc;
-  ChatClient client(ctx, *base, std::move(addrs), *ev::parse_duration(o.connect_timeout));
+  ChatClient client(ctx, *base, o.host, *ev::parse_port(o.port), *ev::parse_duration(o.connect_timeout));
   return client.run();
 }
 

@@ -202,16 +202,11 @@ void EventBase::remove_io(Event* ev) {
   if (e & kClosed) --s.nclose;
   if (e & kET) --s.net;
   ev->state_ &= static_cast<std::uint16_t>(~Event::kStateInserted);
-  // Removing the last event only marks the fd: the backend call waits for
-  // the next dispatch, so a delete followed by an add (common: a callback
-  // re-arming its event) costs at most one MOD instead of DEL + ADD and
-  // keeps the kernel's registration warm. Changing a still-watched fd's
-  // mask is applied at once unless the changelist batches everything.
+  // Outside the changelist an fd leaves the backend at once: deferring it
+  // would leave a ghost registration if the fd was dup'ed and then closed.
   bool defer = (config_.flags() & Config::kEpollUseChangelist) && method_ == "epoll";
-  if (!fd_mask(s)) {
-    s.emptied = true;
-    mark_fd(ev->fd_);
-  } else if (defer) {
+  if (defer) {
+    if (!fd_mask(s)) s.emptied = true;
     mark_fd(ev->fd_);
   } else {
     apply_fd(ev->fd_);

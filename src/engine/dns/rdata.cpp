@@ -219,6 +219,17 @@ bool txt_text(RdataReader& r, std::string& out) {
   return true;
 }
 
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// RFC 8659: a tag is 1..15 letters and digits. Others are well-formed on
+// the wire but have no text form (they print as generic data).
+bool caa_tag_presentable(std::span<const std::uint8_t> rdata) {
+  if (rdata.size() < 2 || rdata[1] == 0 || rdata[1] > 15 || rdata.size() < 2u + rdata[1]) return false;
+  for (std::size_t i = 0; i < rdata[1]; ++i)
+    if (!is_alnum(static_cast<char>(rdata[2 + i]))) return false;
+  return true;
+}
+
 bool caa_text(RdataReader& r, std::string& out) {
   std::uint8_t flags = 0, tag_len = 0;
   std::span<const std::uint8_t> tag, value;
@@ -282,6 +293,7 @@ bool rdata_well_formed(std::uint16_t type, std::span<const std::uint8_t> rdata) 
 std::string ResourceRecord::data_text() const {
   RdataReader r(rdata);
   std::string out;
+  if (type == kTypeCAA && !caa_tag_presentable(rdata)) return generic_text(rdata);
   if (format_rdata(type, r, out) && r.at_end()) return out;
   return generic_text(rdata);
 }
@@ -363,8 +375,6 @@ int hex_value(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 // Consumes tokens field by field, appending wire bytes.
 class Encoder {

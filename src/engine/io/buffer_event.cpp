@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "engine/dns/resolver.h"
 #include "engine/util/socket.h"
 
 namespace ev {
@@ -53,6 +54,36 @@ int BufferEvent::connect(const SocketAddress& addr) {
   connecting_ = true;
   read_ev_.del();
   return add_with_timeout(write_ev_, write_timeout_);
+}
+
+int BufferEvent::connect_hostname(dns::Resolver& resolver, int family, std::string_view host, int port) {
+  auto alive = alive_;
+  resolver.getaddrinfo(host, port, family, [this, alive](int err, const std::vector<SocketAddress>& addrs) {
+    if (!*alive) return;
+    dns_error_ = err;
+    addrs_ = addrs;
+    next_addr_ = 0;
+    if (!try_next_address()) {
+      errno = EHOSTUNREACH;
+      run_eventcb(kError);
+    }
+  });
+  return 0;
+}
+
+// Starts connecting to the next resolved address; false when none is left.
+bool BufferEvent::try_next_address() {
+  while (next_addr_ < addrs_.size()) {
+    const SocketAddress& addr = addrs_[next_addr_++];
+    if ((options_ & kCloseOnFree) && fd_ >= 0) {
+      read_ev_.del();
+      write_ev_.del();
+      ::close(fd_);
+      fd_ = -1;
+    }
+    if (connect(addr) == 0) return true;
+  }
+  return false;
 }
 
 void BufferEvent::setcb(DataCallback readcb, DataCallback writecb, EventCallback eventcb) {
@@ -215,6 +246,7 @@ void BufferEvent::handle_write(short what) {
     connecting_ = false;
     if (err) {
       write_ev_.del();
+      if (try_next_address()) return;
       errno = err;
       run_eventcb(kError);
       return;

@@ -11,6 +11,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "engine/core/event.h"
 #include "engine/core/event_base.h"
@@ -19,6 +21,10 @@
 #include "engine/util/sockaddr.h"
 
 namespace ev {
+
+namespace dns {
+class Resolver;
+}
 
 class BufferEvent {
  public:
@@ -68,6 +74,11 @@ class BufferEvent {
   // Starts a non-blocking connect; kConnected or kError arrives through the
   // event callback. 0, or -1 if the connect failed at once.
   int connect(const SocketAddress& addr);
+  // Resolves `host` with `resolver` (A and AAAA, or one `family`) and
+  // connects to each address in turn until one accepts; kConnected, or
+  // kError once every address failed (dns_error() says if resolving did).
+  int connect_hostname(dns::Resolver& resolver, int family, std::string_view host, int port);
+  int dns_error() const { return dns_error_; }
 
   void setcb(DataCallback readcb, DataCallback writecb, EventCallback eventcb);
   // kRead / kWrite. A new BufferEvent has writing enabled and reading
@@ -151,6 +162,7 @@ class BufferEvent {
   void handle_read(short what);
   void handle_write(short what);
   void finish_shutdown();
+  bool try_next_address();
   static int add_with_timeout(Event& ev, std::optional<Duration> timeout);
   static void on_refill(int fd, short what, void* arg);
   void wait_for_tokens();
@@ -175,6 +187,9 @@ class BufferEvent {
   std::size_t max_read_ = 256 * 1024, max_write_ = 256 * 1024;
   short deferred_what_ = 0;  // event bits waiting to be delivered
   bool deferred_read_ = false, deferred_write_ = false;
+  std::vector<SocketAddress> addrs_;  // connect_hostname: the ones left to try
+  std::size_t next_addr_ = 0;
+  int dns_error_ = 0;
 };
 
 }  // namespace ev

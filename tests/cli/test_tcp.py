@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -714,6 +715,57 @@ class Serve(TcpCase):
         self.assertEqual(b.readline(), 'quote " backslash \\ tab \t é\n'.encode())
         self.assertEqual(self.next_message(server, json_mode=True), (a.name, 'quote " backslash \\ tab \t é'))
 
+    def test_json_survives_invalid_utf8(self):
+        server = self.start(["--json", "tcp", "serve", "0", "--bind", LOCAL])
+        a, b = self.join(server, 2, json_mode=True)
+        a.send(b"bad \xff\xfe bytes\n")
+        self.assertEqual(b.readline(), b"bad \xff\xfe bytes\n", "relayed byte for byte")
+        peer, data = self.next_message(server, json_mode=True)
+        self.assertEqual(peer, a.name)
+        self.assertTrue(data.startswith("bad ") and data.endswith(" bytes"), data)
+        b.send(b"still alive\n")
+        self.assertEqual(a.readline(), b"still alive\n")
+
+    def test_threads_relay_between_loops(self):
+        server = self.serve("--threads", "2")
+        peers = self.join(server, 6)
+        count = 300
+        got: dict[int, list[bytes]] = {}
+        errors: list[BaseException] = []
+
+        def reader(i: int, peer: Peer):
+            try:
+                got[i] = [peer.readline(20) for _ in range(count * (len(peers) - 1))]
+            except BaseException as e:
+                errors.append(e)
+
+        def writer(i: int, peer: Peer):
+            try:
+                peer.sock.sendall(b"".join(f"client {i} line {j}\n".encode() for j in range(count)))
+            except BaseException as e:
+                errors.append(e)
+
+        readers = [threading.Thread(target=reader, args=(i, p), daemon=True) for i, p in enumerate(peers)]
+        writers = [threading.Thread(target=writer, args=(i, p), daemon=True) for i, p in enumerate(peers)]
+        for t in readers + writers:
+            t.start()
+        for t in readers + writers:
+            t.join(30)
+        self.assertFalse(errors, errors)
+        for i, lines in got.items():
+            senders = {int(line.split()[1]) for line in lines}
+            self.assertEqual(senders, set(range(len(peers))) - {i}, "every other client's lines, not its own")
+            for k in senders:  # each sender's lines arrive whole and in order
+                self.assertEqual([ln for ln in lines if ln.startswith(f"client {k} ".encode())],
+                                 [f"client {k} line {j}\n".encode() for j in range(count)])
+        # Every stdout line is one whole `PEER: line` (loops print concurrently).
+        names = {p.name for p in peers}
+        for _ in range(count * len(peers)):
+            peer, data = self.next_message(server, timeout=10)
+            self.assertIn(peer, names, f"a mangled line: {peer!r}: {data!r}")
+            self.assertRegex(data, r"^client \d+ line \d+$")
+        self.assertEqual(server.stop(signal.SIGTERM), 0, server.stderr)
+
     def test_stdin_goes_to_all_clients(self):
         server = self.serve()
         a, b, c = self.join(server, 3)
@@ -842,6 +894,23 @@ class Chat(TcpCase):
         self.assertExit(result, 1)
         self.assertNotEqual(result.stderr, b"", "a message says why")
         self.assertEqual(result.stdout, b"")
+
+    def test_connection_reset_exits_1(self):
+        def handler(conn):
+            conn.sendall(b"partial")
+            time.sleep(0.2)
+            # SO_LINGER 0: close() sends RST instead of FIN.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+        peer = self.peer_server(handler)
+        chat = self.start(["tcp", "chat", LOCAL, peer.port], sockets=0)
+        self.assertEqual(chat.wait(10), 1, chat.stderr)
+        peer.finish()
+
+    def test_localhost_refused(self):
+        port = free_port()
+        result = run_bytes(["tcp", "chat", "localhost", port], timeout=20)
+        self.assertExit(result, 1)
 
     def test_connect_timeout(self):
         listener = socket.socket()

@@ -143,20 +143,30 @@ Resolver::Request* Resolver::query(std::string_view name, std::uint16_t type, Qu
   }
   req->names = candidates(name, flags);
   std::erase_if(req->names, [](const std::string& n) { return !valid_name(n); });
-  if (!(flags & kNoHosts) && answer_from_hosts(req)) return req;
+  if (!(flags & kNoHosts) && answer_from_hosts(req, trimmed)) return req;
   start_next_candidate(req);
   return req;
 }
 
 // A and AAAA questions for names in the hosts file are answered from it.
-bool Resolver::answer_from_hosts(Request* req) {
+// A and AAAA questions for names in the hosts file are answered from it
+// (a family the file lacks is NODATA, not a DNS query); "localhost" and
+// names under it never leave the machine (RFC 6761).
+bool Resolver::answer_from_hosts(Request* req, std::string_view given) {
   if (req->type != kTypeA && req->type != kTypeAAAA) return false;
-  std::string name = req->names.empty() ? "" : req->names.back();  // the name as given
-  auto addrs = hosts_.lookup(name, req->type == kTypeA ? AF_INET : AF_INET6);
-  if (addrs.empty()) return false;
+  std::string name(given);
+  int family = req->type == kTypeA ? AF_INET : AF_INET6;
+  auto addrs = hosts_.lookup(name, family);
+  bool known = !addrs.empty() || !hosts_.lookup(name, AF_UNSPEC).empty();
+  if (!known && name_in_zone(name, "localhost")) {
+    addrs.push_back(*parse_ip(family == AF_INET ? "127.0.0.1" : "::1"));
+    known = true;
+  }
+  if (!known) return false;
   Result r;
   r.name = name;
   r.from_hosts = true;
+  r.err = addrs.empty() ? kErrNoData : kErrNone;
   r.answer.header.qr = true;
   r.answer.header.aa = true;
   r.answer.questions.push_back({name, req->type, kClassIN});

@@ -98,7 +98,7 @@ class Resolver {
 
   Resolver(EventBase& base, ResolvConf conf);
   std::vector<std::string> candidates(std::string_view name, int flags) const;
-  bool answer_from_hosts(Request* req);
+  bool answer_from_hosts(Request* req, std::string_view given);
   void deliver_later(Request* req, Result&& r);
   void start_next_candidate(Request* req);
   void launch(Request* req);

@@ -15,8 +15,12 @@ void Output::configure(bool json, bool quiet, bool verbose) {
 }
 
 void Output::line(std::string_view text) const {
+  // One lock for the text and its newline: server loops on other threads
+  // print too, and their lines must not interleave.
+  flockfile(stdout);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
+  funlockfile(stdout);
 }
 
 void Output::json_line(const Json& doc) const {

@@ -156,3 +156,8 @@ if [ "${BENCH_ECHO:-1}" != 0 ]; then
   echo
   "$(dirname "$0")/run_echo_bench.sh" "$1"
 fi
+
+if [ "${BENCH_DNS:-1}" != 0 ]; then
+  echo
+  "$(dirname "$0")/run_dns_bench.sh" "$1"
+fi

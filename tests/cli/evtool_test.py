@@ -278,6 +278,22 @@ class Server:
         except queue.Empty:
             raise AssertionError(self._describe(f"printed no line within {timeout}s")) from None
 
+    def drain(self, quiet: float = 0.0) -> list[str]:
+        """The stdout lines printed so far that readline() has not returned,
+        then any more that come until none has come for `quiet` seconds
+        (0: only those already printed). Stops at end of output, which a
+        later readline() still reports."""
+        lines: list[str] = []
+        while True:
+            try:
+                line = self._lines.get(timeout=quiet) if quiet > 0 else self._lines.get_nowait()
+            except queue.Empty:
+                return lines
+            if line is None:
+                self._lines.put(None)
+                return lines
+            lines.append(line)
+
     def write(self, text: str) -> None:
         """Writes `text` to the process's stdin."""
         assert self.proc and self.proc.stdin

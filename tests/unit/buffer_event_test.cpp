@@ -25,6 +25,7 @@ struct Recorder {
   std::string data;  // what the read callback drained
   int reads = 0, writes = 0;
   std::vector<short> events;
+  std::vector<int> errors;  // errno as each event callback saw it
   bool drain = true;
 
   void attach(BufferEvent& bev) {
@@ -33,7 +34,11 @@ struct Recorder {
           ++reads;
           if (drain) data += b.input().to_string(), b.input().drain(b.input().length());
         },
-        [this](BufferEvent&) { ++writes; }, [this](BufferEvent&, short what) { events.push_back(what); });
+        [this](BufferEvent&) { ++writes; },
+        [this](BufferEvent&, short what) {
+          errors.push_back(errno);
+          events.push_back(what);
+        });
   }
   bool got(short what) const {
     return std::any_of(events.begin(), events.end(), [&](short w) { return (w & what) == what; });
@@ -101,28 +106,53 @@ TEST_CASE("BufferEvent connects to a listener in the same loop and carries data 
   CHECK(fd_is_closed(fd));
 }
 
-TEST_CASE("BufferEvent connect to a refused port reports kError") {
+TEST_CASE("BufferEvent connect to a refused port reports kError with errno") {
   auto base = make_test_base();
   ev::SocketAddress addr;
   {
     Server gone(*base);
     addr = gone.address();
   }
+  for (int options : {0, static_cast<int>(BufferEvent::kDeferCallbacks)}) {
+    CAPTURE(options);
+    auto client = BufferEvent::socket(*base, -1, options);
+    int err = 0;
+    std::vector<short> events;
+    client->setcb(nullptr, nullptr, [&](BufferEvent&, short what) {
+      events.push_back(what);
+      err = errno;
+    });
+    client->enable(ev::kRead | ev::kWrite);
+    REQUIRE(client->connect(addr) == 0);
+    REQUIRE(run_until(*base, [&] { return !events.empty(); }));
+    CHECK((events[0] & BufferEvent::kError));
+    CHECK_FALSE((events[0] & BufferEvent::kConnected));
+    CHECK(err == ECONNREFUSED);
+    run_for(*base, std::chrono::milliseconds(30));
+    CHECK(events.size() == 1);  // no kConnected, nothing spinning afterwards
+  }
+}
+
+TEST_CASE("BufferEvent with writing disabled holds its output across the connect") {
+  auto base = make_test_base();
+  Server server(*base);
+  Recorder srv;
+  server.on_accept = [&](BufferEvent& conn) {
+    srv.attach(conn);
+    conn.enable(ev::kRead);
+  };
   auto client = BufferEvent::socket(*base, -1, 0);
-  int err = 0;
-  std::vector<short> events;
-  client->setcb(nullptr, nullptr, [&](BufferEvent&, short what) {
-    events.push_back(what);
-    err = errno;
-  });
-  client->enable(ev::kRead | ev::kWrite);
-  REQUIRE(client->connect(addr) == 0);
-  REQUIRE(run_until(*base, [&] { return !events.empty(); }));
-  CHECK((events[0] & BufferEvent::kError));
-  CHECK_FALSE((events[0] & BufferEvent::kConnected));
-  CHECK(err == ECONNREFUSED);
+  Recorder rec;
+  rec.attach(*client);
+  client->disable(ev::kWrite);
+  client->write("later", 5);
+  REQUIRE(client->connect(server.address()) == 0);
+  REQUIRE(run_until(*base, [&] { return rec.got(BufferEvent::kConnected) && !server.conns.empty(); }));
   run_for(*base, std::chrono::milliseconds(30));
-  CHECK(events.size() == 1);  // no kConnected, nothing spinning afterwards
+  CHECK(srv.data.empty());
+  CHECK(client->output().length() == 5);
+  client->enable(ev::kWrite);
+  REQUIRE(run_until(*base, [&] { return srv.data == "later"; }));
 }
 
 TEST_CASE("BufferEvent read callback, write callback and kEof") {
@@ -167,6 +197,7 @@ TEST_CASE("BufferEvent reports a reset connection as kReading|kError") {
   server.conns.clear();
   REQUIRE(run_until(*base, [&] { return rec.events.size() == 2; }));
   CHECK(rec.events[1] == (BufferEvent::kReading | BufferEvent::kError));
+  CHECK(rec.errors[1] == ECONNRESET);
 }
 
 TEST_CASE("BufferEvent read low watermark holds the callback back") {
@@ -333,19 +364,19 @@ TEST_CASE("BufferEvent read timeout restarts with every read") {
   auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
   Recorder rec;
   rec.attach(*bev);
-  bev->set_timeouts(ev::Duration(80000), std::nullopt);
+  bev->set_timeouts(ev::Duration(150000), std::nullopt);
   bev->enable(ev::kRead);
   int sent = 0;
   ev::Event feeder(*base, -1, ev::kPersist, [&](int, short) {
-    if (sent < 8) write_text(sp.b.get(), "."), ++sent;
+    if (sent < 20) write_text(sp.b.get(), "."), ++sent;
   });
-  feeder.add(ev::Duration(20000));
-  REQUIRE(run_until(*base, [&] { return sent == 8; }));  // ~160 ms, twice the timeout
+  feeder.add(ev::Duration(15000));
+  REQUIRE(run_until(*base, [&] { return sent == 20; }));  // ~300 ms, twice the timeout
   CHECK(rec.events.empty());
   feeder.del();
   REQUIRE(run_until(*base, [&] { return !rec.events.empty(); }));
   CHECK(rec.events[0] == (BufferEvent::kReading | BufferEvent::kTimedOut));
-  CHECK(rec.data == "........");
+  CHECK(rec.data == std::string(20, '.'));
 }
 
 TEST_CASE("BufferEvent read timeout is off while input sits at the high watermark") {

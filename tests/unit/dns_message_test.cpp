@@ -236,6 +236,20 @@ TEST_CASE("DNS data_text of malformed RDATA falls back to the generic form") {
   CHECK_FALSE(rr.target());
   CHECK_FALSE(dns::rdata_well_formed(dns::kTypeMX, rr.rdata));
   CHECK(dns::rdata_well_formed(65280, rr.rdata));
+  // A CAA tag outside RFC 8659's letters and digits is well-formed on the
+  // wire but has no text form: generic, so the text still reads back.
+  rr.type = dns::kTypeCAA;
+  rr.rdata = {0, 2, 'a', ' ', 'x'};
+  CHECK(dns::rdata_well_formed(dns::kTypeCAA, rr.rdata));
+  CHECK(rr.data_text() == "\\# 5 0002612078");
+  std::string why;
+  auto again = dns::make_record("x.", dns::kTypeCAA, 1, rr.data_text(), "", &why);
+  REQUIRE(again);
+  CHECK(again->rdata == rr.rdata);
+  // SOA timers use all 32 bits (only TTLs stop at 2^31-1).
+  auto soa = dns::make_record("x.", dns::kTypeSOA, 1, "a. b. 4294967295 4294967295 1 1 1", "", &why);
+  REQUIRE(soa);
+  CHECK(soa->data_text() == "a. b. 4294967295 4294967295 1 1 1");
 }
 
 TEST_CASE("DNS make_record: names, origin and errors") {

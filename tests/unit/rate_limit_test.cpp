@@ -32,6 +32,10 @@ TokenBucketConfig config(std::size_t read_rate, std::size_t read_burst, std::siz
   return c;
 }
 
+// A tick so long that no refill happens during a test (ticks are aligned
+// to the monotonic clock, so a shorter one could end at any moment).
+constexpr Duration kNoRefill = std::chrono::hours(24);
+
 // Reads everything that arrives on fd into `got` whenever the loop runs.
 struct Sink {
   std::string got;
@@ -273,8 +277,9 @@ TEST_CASE("RateLimitGroup destroyed before its members") {
   auto base = make_test_base();
   SocketPair sp;
   auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  std::int64_t now = 0;  // the group's clock stands still: no refill
   {
-    RateLimitGroup g(*base, config(10, 10, 10, 10, Duration(1000000)));
+    RateLimitGroup g(*base, config(10, 10, 10, 10, Duration(1000000)), [&] { return now; });
     bev->add_to_rate_limit_group(g);
     bev->write("0123456789abcdef", 16);  // more than the group allows: waits
     run_for(*base, std::chrono::milliseconds(20));
@@ -293,7 +298,7 @@ TEST_CASE("BufferEvent rate limit: limits, max-to-read / write and manual decrem
   CHECK(bev->get_max_to_read() == static_cast<ssize_t>(bev->max_single_read()));
   CHECK(bev->get_max_to_write() == static_cast<ssize_t>(bev->max_single_write()));
 
-  TokenBucketConfig cfg = config(1000, 1000, 2000, 4000, Duration(10000000));  // no refill during the test
+  TokenBucketConfig cfg = config(1000, 1000, 2000, 4000, kNoRefill);
   REQUIRE(bev->set_rate_limit(&cfg) == 0);
   CHECK(bev->get_read_limit() == 1000);
   CHECK(bev->get_write_limit() == 2000);
@@ -359,7 +364,7 @@ TEST_CASE("BufferEvent waiting for tokens resumes when the limit is removed") {
   SocketPair sp;
   Sink sink(*base, sp.b.get());
   auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  TokenBucketConfig cfg = config(1000, 1000, 1000, 1000, Duration(10000000));
+  TokenBucketConfig cfg = config(1000, 1000, 1000, 1000, kNoRefill);
   bev->set_rate_limit(&cfg);
   bev->write(pattern(5000).data(), 5000);
   REQUIRE(run_until(*base, [&] { return sink.got.size() == 1000; }));
@@ -375,11 +380,11 @@ TEST_CASE("BufferEvent waiting for tokens resumes when a new limit has room") {
   SocketPair sp;
   Sink sink(*base, sp.b.get());
   auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  TokenBucketConfig slow = config(1000, 1000, 1000, 1000, Duration(10000000));
+  TokenBucketConfig slow = config(1000, 1000, 1000, 1000, kNoRefill);
   bev->set_rate_limit(&slow);
   bev->write(pattern(5000).data(), 5000);
   REQUIRE(run_until(*base, [&] { return sink.got.size() == 1000; }));
-  TokenBucketConfig roomy = config(100000, 100000, 100000, 100000, Duration(10000000));
+  TokenBucketConfig roomy = config(100000, 100000, 100000, 100000, kNoRefill);
   bev->set_rate_limit(&roomy);
   CHECK(bev->get_write_limit() == 100000);
   REQUIRE(run_until(*base, [&] { return sink.got.size() == 5000; }, std::chrono::milliseconds(500)));

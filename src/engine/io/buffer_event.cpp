@@ -214,8 +214,10 @@ void BufferEvent::handle_read(short what) {
   }
   ssize_t n = input_.read(fd_, static_cast<ssize_t>(howmuch));
   if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return;
+    int err = errno;
+    if (err == EAGAIN || err == EINTR) return;
     disable(kRead);
+    errno = err;  // for the event callback, as the guide promises
     run_eventcb(kReading | kError);
     return;
   }
@@ -256,10 +258,8 @@ void BufferEvent::handle_write(short what) {
     if (!*alive) return;
     schedule_read_event();
     schedule_write_event();
-    if (output_.empty()) {
-      if (shutdown_pending_) finish_shutdown();
-      return;
-    }
+    if (output_.empty() && shutdown_pending_) finish_shutdown();
+    if (output_.empty() || !(enabled_ & kWrite)) return;
   }
   ssize_t n = 0;
   if (!output_.empty()) {
@@ -272,8 +272,10 @@ void BufferEvent::handle_write(short what) {
     }
     n = output_.write(fd_, allowed);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) return;
+      int err = errno;
+      if (err == EAGAIN || err == EINTR) return;
       disable(kWrite);
+      errno = err;
       run_eventcb(kWriting | kError);
       return;
     }
@@ -414,6 +416,7 @@ void BufferEvent::run_eventcb(short what) {
   if (!cbs_->event) return;
   if (options_ & kDeferCallbacks) {
     deferred_what_ |= what;
+    deferred_errno_ = errno;
     deferred_ev_.activate(kTimeout);
     return;
   }
@@ -436,6 +439,7 @@ void BufferEvent::on_deferred(int, short, void* arg) {
   }
   if (short what = bev->deferred_what_) {
     bev->deferred_what_ = 0;
+    errno = bev->deferred_errno_;
     if (auto cbs = bev->cbs_; cbs->event) cbs->event(*bev, what);
   }
 }

@@ -186,6 +186,7 @@ class BufferEvent {
   std::optional<Duration> read_timeout_, write_timeout_;
   std::size_t max_read_ = 256 * 1024, max_write_ = 256 * 1024;
   short deferred_what_ = 0;  // event bits waiting to be delivered
+  int deferred_errno_ = 0;   // errno when they happened, restored for the callback
   bool deferred_read_ = false, deferred_write_ = false;
   std::vector<SocketAddress> addrs_;  // connect_hostname: the ones left to try
   std::size_t next_addr_ = 0;

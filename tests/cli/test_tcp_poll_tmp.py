@@ -1,0 +1,1040 @@
+"""`evtool tcp echo | serve | chat` with real peers (python sockets, socat).
+
+echo: the listening line (text, JSON, -q, port 0, IPv6), binary-safe
+echoing, a 5 MiB random file back byte-exact through `tcp chat` and through
+socat, half-close (what is owed is sent, then the connection closes),
+back-pressure (a client that sends 50 MiB and reads nothing keeps the
+server's RSS under 64 MiB), --threads, --rate and --group-rate (lower bounds
+on the time only), --max-conns, --idle-timeout and SIGINT/SIGTERM.
+serve: `PEER: line` and its JSON form, relaying to every other client,
+stdin to all clients, --max-line (a long line and a long partial line).
+chat: stdin to the server and the server to stdout byte for byte, EOF on
+stdin half-closes, exit 0 when the server closes, 1 when refused, 4 on
+--connect-timeout, 2 for a bad port, 130 on SIGINT, `localhost`.
+
+Everything stays on loopback. Every socket and subprocess call has a
+timeout; every process a test starts, and everything it started, is killed
+when the test ends.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+from pathlib import Path
+from typing import Callable, Optional
+
+import evtool_test as et
+
+CLEAN_ENV = {"EVENT_NOEPOLL": "1", "EVENT_NOPOLL": None, "EVENT_NOSELECT": None,
+             "EVENT_SHOW_METHOD": None}
+LOCAL = "127.0.0.1"
+MiB = 1024 * 1024
+# How long a socket call may block before the test fails.
+IO_TIMEOUT = 10
+
+
+def evtool(args, timeout=30, input=None):
+    return et.run(args, env=CLEAN_ENV, timeout=timeout, input=input)
+
+
+def run_bytes(args, stdin=b"", timeout=60) -> subprocess.CompletedProcess:
+    """Runs `evtool ARGS` with binary stdio. `stdin` is bytes (fed through a
+    pipe) or an open file. On timeout everything it started is killed and
+    TimeoutExpired raised."""
+    piped = isinstance(stdin, (bytes, bytearray))
+    proc = subprocess.Popen(
+        [et.EVTOOL] + [str(a) for a in args], env=et.environment(CLEAN_ENV),
+        stdin=subprocess.PIPE if piped else stdin, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(stdin if piped else None, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        et._kill_group(proc)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def have_ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """A loopback port that nothing listens on (it was free a moment ago)."""
+    with socket.socket() as s:
+        s.bind((LOCAL, 0))
+        return s.getsockname()[1]
+
+
+def vm_kib(pid: int, field: str) -> int:
+    """A `VmRSS:` / `VmHWM:` line of /proc/PID/status, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+class Peer:
+    """A client socket with a receive buffer, for line and byte reads that
+    each fail (AssertionError) after a timeout instead of hanging."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buf = b""
+
+    @property
+    def name(self) -> str:
+        """`127.0.0.1:PORT` as the server sees this client."""
+        host, port = self.sock.getsockname()[:2]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def send(self, data: bytes) -> None:
+        self.sock.settimeout(IO_TIMEOUT)
+        self.sock.sendall(data)
+
+    def _fill(self, deadline: float) -> bytes:
+        """One recv; b"" at EOF (a reset counts as EOF here: the server
+        closed with our bytes unread)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout()
+        self.sock.settimeout(remaining)
+        try:
+            return self.sock.recv(256 * 1024)
+        except ConnectionResetError:
+            return b""
+
+    def readline(self, timeout: float = IO_TIMEOUT) -> bytes:
+        """The next line, with its newline."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            try:
+                data = self._fill(deadline)
+            except socket.timeout:
+                raise AssertionError(f"no line within {timeout}s; have {self.buf[:200]!r}") from None
+            if not data:
+                raise AssertionError(f"EOF before a line; have {self.buf[:200]!r}")
+            self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line + b"\n"
+
+    def read_exactly(self, n: int, timeout: float = IO_TIMEOUT) -> bytes:
+        deadline = time.monotonic() + timeout
+        while len(self.buf) < n:
+            try:
+                data = self._fill(deadline)
+            except socket.timeout:
+                raise AssertionError(f"only {len(self.buf)} of {n} bytes within {timeout}s") from None
+            if not data:
+                raise AssertionError(f"EOF after {len(self.buf)} of {n} bytes")
+            self.buf += data
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def read_to_eof(self, timeout: float = IO_TIMEOUT) -> bytes:
+        """Everything up to EOF; AssertionError if the peer does not close
+        within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        chunks = [self.buf]
+        self.buf = b""
+        while True:
+            try:
+                data = self._fill(deadline)
+            except socket.timeout:
+                got = b"".join(chunks)
+                raise AssertionError(f"not closed within {timeout}s; got {len(got)} bytes: {got[:200]!r}") from None
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+
+    def quiet_for(self, seconds: float) -> bool:
+        """True if nothing (neither data nor EOF) arrives for `seconds`."""
+        if self.buf:
+            return False
+        self.sock.settimeout(seconds)
+        try:
+            data = self.sock.recv(4096, socket.MSG_PEEK)
+        except socket.timeout:
+            return True
+        except ConnectionResetError:
+            return False
+        return False
+
+
+class ThreadedPeerServer:
+    """A python TCP server on loopback that runs `handler(conn)` for the
+    first connection in a thread; `accepted` is set once it has one."""
+
+    def __init__(self, handler: Callable[[socket.socket], None], family=socket.AF_INET, host=LOCAL):
+        self.listener = socket.socket(family, socket.SOCK_STREAM)
+        self.listener.bind((host, 0))
+        self.listener.listen(8)
+        self.listener.settimeout(IO_TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.handler = handler
+        self.accepted = threading.Event()
+        self.error: Optional[BaseException] = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.settimeout(IO_TIMEOUT)
+                self.accepted.set()
+                self.handler(conn)
+        except BaseException as e:  # reported by finish()
+            self.error = e
+
+    def finish(self, timeout: float = IO_TIMEOUT) -> None:
+        """Waits for the handler; re-raises what it raised."""
+        self.thread.join(timeout)
+        self.listener.close()
+        if self.thread.is_alive():
+            raise AssertionError("the peer server's handler did not finish")
+        if self.error:
+            raise self.error
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(IO_TIMEOUT)
+
+
+def recv_to_eof(conn: socket.socket) -> bytes:
+    chunks = []
+    while data := conn.recv(256 * 1024):
+        chunks.append(data)
+    return b"".join(chunks)
+
+
+class TcpCase(unittest.TestCase):
+    def assertExit(self, result, code):
+        self.assertEqual(result.returncode, code,
+                         f"$ {' '.join(map(str, result.args))}\nstdout: {result.stdout[:500]!r}\n"
+                         f"stderr: {result.stderr[:2000]!r}")
+
+    def start(self, args, sockets: int = 1) -> et.Server:
+        """A running `evtool ARGS`, past its listening line(s) when
+        sockets > 0; killed (with all it started) when the test ends."""
+        server = et.Server(args, env=CLEAN_ENV, sockets=sockets)
+        server.start()
+        self.addCleanup(server.kill)
+        return server
+
+    def echo(self, *options, threads=None) -> et.Server:
+        return self.start(["tcp", "echo", "0", "--bind", LOCAL, *options])
+
+    def serve(self, *options) -> et.Server:
+        return self.start(["tcp", "serve", "0", "--bind", LOCAL, *options])
+
+    def connect(self, port: int, host: str = LOCAL) -> Peer:
+        sock = socket.create_connection((host, port), timeout=IO_TIMEOUT)
+        self.addCleanup(sock.close)
+        return Peer(sock)
+
+    def roundtrip(self, peer: Peer, data: bytes) -> None:
+        """Sends `data` to an echo server and checks it comes back."""
+        peer.send(data)
+        self.assertEqual(peer.read_exactly(len(data)), data)
+
+    def transfer(self, port: int, data: bytes, timeout: float = 60) -> bytes:
+        """Sends `data` to an echo server from a thread while reading the
+        echo; half-closes after the last byte and returns all that came
+        back up to the server's close."""
+        peer = self.connect(port)
+        failure: list[BaseException] = []
+
+        def sender():
+            try:
+                peer.sock.sendall(data)
+                peer.sock.shutdown(socket.SHUT_WR)
+            except BaseException as e:
+                failure.append(e)
+
+        peer.sock.settimeout(timeout)
+        thread = threading.Thread(target=sender, daemon=True)
+        thread.start()
+        back = peer.read_to_eof(timeout)
+        thread.join(IO_TIMEOUT)
+        self.assertFalse(failure, f"sending failed: {failure}")
+        return back
+
+    def assertDisconnected(self, peer: Peer, timeout: float = 5) -> bytes:
+        """The server closes `peer` within `timeout` seconds; returns what
+        arrived before the close."""
+        return peer.read_to_eof(timeout)
+
+
+# ---- listening line -------------------------------------------------------
+
+class Listening(TcpCase):
+    def first_line(self, args) -> str:
+        server = self.start(args, sockets=0)
+        return server.readline(10)
+
+    def test_text_line_shows_the_real_port(self):
+        for command in ("echo", "serve"):
+            with self.subTest(command=command):
+                line = self.first_line(["tcp", command, "0", "--bind", LOCAL])
+                self.assertRegex(line, r"^listening on 127\.0\.0\.1:\d+$")
+                port = int(line.rsplit(":", 1)[1])
+                self.assertNotEqual(port, 0, "port 0 shows the port actually bound")
+                # And it is the port the server answers on.
+                socket.create_connection((LOCAL, port), timeout=IO_TIMEOUT).close()
+
+    def test_json_line(self):
+        for args in (["--json", "tcp", "echo", "0", "--bind", LOCAL],
+                     ["tcp", "echo", "0", "--bind", LOCAL, "--json"],
+                     ["--json", "tcp", "serve", "0", "--bind", LOCAL]):
+            with self.subTest(args=args):
+                line = self.first_line(args)
+                event = json.loads(line)
+                self.assertIsInstance(event.get("port"), int, line)
+                self.assertNotEqual(event["port"], 0)
+                self.assertEqual(event, {"event": "listening", "proto": "tcp", "address": LOCAL,
+                                         "port": event["port"]})
+                socket.create_connection((LOCAL, event["port"]), timeout=IO_TIMEOUT).close()
+
+    def test_printed_even_with_quiet(self):
+        for args in (["-q", "tcp", "echo", "0", "--bind", LOCAL],
+                     ["tcp", "serve", "0", "--bind", LOCAL, "--quiet"],
+                     ["-q", "--json", "tcp", "echo", "0", "--bind", LOCAL]):
+            with self.subTest(args=args):
+                line = self.first_line(args)
+                self.assertIsNotNone(et.parse_listening(line), line)
+
+    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback here")
+    def test_ipv6_bind(self):
+        line = self.first_line(["tcp", "echo", "0", "--bind", "::1"])
+        self.assertRegex(line, r"^listening on \[::1\]:\d+$")
+        port = int(line.rsplit(":", 1)[1])
+        peer = self.connect(port, "::1")
+        self.roundtrip(peer, b"over ipv6\n")
+
+    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback here")
+    def test_ipv6_json(self):
+        event = json.loads(self.first_line(["--json", "tcp", "echo", "0", "--bind", "::1"]))
+        self.assertEqual(event["address"], "::1")
+        self.assertEqual(event["proto"], "tcp")
+
+    def test_bad_port_and_bind_are_usage_errors(self):
+        for args, bad in ((["tcp", "echo", "70000"], "70000"), (["tcp", "serve", "abc"], "abc"),
+                          (["tcp", "echo", "-1"], "-1"),
+                          (["tcp", "echo", "0", "--bind", "not-an-ip"], "not-an-ip"),
+                          (["tcp", "echo", "0", "--rate", "fast"], "fast"),
+                          (["tcp", "echo", "0", "--idle-timeout", "soon"], "soon"),
+                          (["tcp", "serve", "0", "--max-line", "long"], "long")):
+            with self.subTest(args=args):
+                result = evtool(args, timeout=10)
+                self.assertExit(result, 2)
+                self.assertIn(bad, result.stderr)
+                self.assertEqual(result.stdout, "")
+
+    def test_port_in_use_is_a_runtime_failure(self):
+        with socket.socket() as taken:
+            taken.bind((LOCAL, 0))
+            taken.listen(1)
+            result = evtool(["tcp", "echo", str(taken.getsockname()[1]), "--bind", LOCAL], timeout=10)
+        self.assertExit(result, 1)
+        self.assertNotIn("listening on", result.stdout)
+
+
+# ---- echo -----------------------------------------------------------------
+
+class Echo(TcpCase):
+    def test_all_byte_values(self):
+        server = self.echo()
+        peer = self.connect(server.port)
+        data = bytes(range(256)) * 16 + b"\r\n\0\r" + bytes(reversed(range(256)))
+        self.roundtrip(peer, data)
+        self.roundtrip(peer, b"\0")  # and a lone NUL
+
+    def test_many_small_writes(self):
+        server = self.echo()
+        peer = self.connect(server.port)
+        for i in range(50):
+            self.roundtrip(peer, f"line {i}\n".encode())
+
+    def test_half_close_small(self):
+        server = self.echo()
+        peer = self.connect(server.port)
+        peer.send(b"owed bytes\n")
+        peer.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(peer.read_to_eof(), b"owed bytes\n",
+                         "after FIN echo sends what it owes, then closes")
+
+    def test_half_close_with_megabytes_in_flight(self):
+        # The FIN arrives while much of the echo is still owed (the server
+        # has stopped reading for back-pressure): all of it still comes back.
+        server = self.echo()
+        data = os.urandom(3 * MiB)
+        back = self.transfer(server.port, data)
+        self.assertEqual(len(back), len(data))
+        self.assertTrue(back == data, "the echo is byte-exact")
+
+    def test_close_without_half_close_is_fine(self):
+        server = self.echo()
+        for _ in range(3):
+            peer = self.connect(server.port)
+            peer.send(b"x" * 1000)
+            peer.sock.close()
+        peer = self.connect(server.port)
+        self.roundtrip(peer, b"still serving\n")
+
+    def test_five_mib_through_tcp_chat(self):
+        server = self.echo()
+        data = os.urandom(5 * MiB)
+        with tempfile.TemporaryDirectory(prefix="evtool-tcp-") as tmp:
+            path = Path(tmp) / "random.bin"
+            path.write_bytes(data)
+            with self.subTest(stdin="regular file"), path.open("rb") as f:
+                result = run_bytes(["tcp", "chat", LOCAL, server.port], stdin=f)
+                self.assertExit(result, 0)
+                self.assertEqual(len(result.stdout), len(data))
+                self.assertTrue(result.stdout == data, "5 MiB back byte-exact")
+        with self.subTest(stdin="pipe"):
+            result = run_bytes(["tcp", "chat", LOCAL, server.port], stdin=data)
+            self.assertExit(result, 0)
+            self.assertEqual(len(result.stdout), len(data))
+            self.assertTrue(result.stdout == data, "5 MiB back byte-exact")
+
+    @unittest.skipUnless(shutil.which("socat"), "socat is not installed")
+    def test_five_mib_through_socat(self):
+        server = self.echo()
+        data = os.urandom(5 * MiB)
+        with tempfile.TemporaryDirectory(prefix="evtool-tcp-") as tmp:
+            path = Path(tmp) / "random.bin"
+            path.write_bytes(data)
+            # -t: after stdin's EOF socat half-closes and keeps reading this
+            # long (the default, 0.5 s, could cut the echo short).
+            with path.open("rb") as f:
+                proc = subprocess.run(["socat", "-t", "30", "-", f"TCP:{LOCAL}:{server.port}"],
+                                      stdin=f, capture_output=True, timeout=60, start_new_session=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(proc.stdout), len(data))
+        self.assertTrue(proc.stdout == data, "5 MiB back byte-exact")
+
+    def test_sender_that_never_reads_has_bounded_memory(self):
+        server = self.echo()
+        pid = server.proc.pid
+        total = 50 * MiB
+        chunk = os.urandom(MiB)
+        peer = self.connect(server.port)
+        sock = peer.sock
+        sock.setblocking(False)
+        sent = 0
+        baseline = max_rss = vm_kib(pid, "VmRSS")
+        deadline = time.monotonic() + 15
+        last_progress = time.monotonic()
+        # Phase 1: send as much as the server lets us while reading nothing,
+        # until 50 MiB are out or no byte has gone for a second.
+        while sent < total and time.monotonic() < deadline:
+            try:
+                off = sent % len(chunk)
+                n = sock.send(chunk[off:off + min(len(chunk) - off, total - sent)])
+            except BlockingIOError:
+                if time.monotonic() - last_progress > 1.0:
+                    break
+                time.sleep(0.01)
+                max_rss = max(max_rss, vm_kib(pid, "VmRSS"))
+                continue
+            sent += n
+            last_progress = time.monotonic()
+            max_rss = max(max_rss, vm_kib(pid, "VmRSS"))
+        max_rss = max(max_rss, vm_kib(pid, "VmRSS"))
+        self.assertLess(max_rss, 64 * 1024, f"VmRSS reached {max_rss} KiB after {sent} bytes sent unread")
+        self.assertLess(vm_kib(pid, "VmHWM"), 64 * 1024, "peak RSS")
+        # 50 MiB held without back-pressure would still fit under 64 MiB:
+        # the growth shows whether the server stopped reading. It holds
+        # about 1 MiB of output; 16 MiB is generous.
+        self.assertLess(max_rss - baseline, 16 * 1024,
+                        f"VmRSS grew from {baseline} to {max_rss} KiB after {sent} bytes sent unread")
+        self.assertIsNone(server.returncode, "the server is still running")
+
+        # Phase 2: read the echo while sending the rest: all 50 MiB come back.
+        sock.setblocking(True)
+        failure: list[BaseException] = []
+
+        def send_rest():
+            try:
+                pos = sent
+                while pos < total:
+                    off = pos % len(chunk)
+                    piece = chunk[off:off + min(len(chunk) - off, total - pos)]
+                    sock.sendall(piece)
+                    pos += len(piece)
+                sock.shutdown(socket.SHUT_WR)
+            except BaseException as e:
+                failure.append(e)
+
+        sock.settimeout(30)
+        thread = threading.Thread(target=send_rest, daemon=True)
+        thread.start()
+        digest = hashlib.sha256()
+        received = 0
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            try:
+                data = sock.recv(MiB)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            digest.update(data)
+            received += len(data)
+            if received % (8 * MiB) < len(data):
+                max_rss = max(max_rss, vm_kib(pid, "VmRSS"))
+        thread.join(IO_TIMEOUT)
+        self.assertFalse(failure, f"sending failed: {failure}")
+        expected = hashlib.sha256()
+        for _ in range(total // len(chunk)):
+            expected.update(chunk)
+        self.assertEqual(received, total)
+        self.assertEqual(digest.hexdigest(), expected.hexdigest(), "all 50 MiB came back byte-exact")
+        self.assertLess(max(max_rss, vm_kib(pid, "VmHWM")), 64 * 1024, "peak RSS while draining")
+
+    def test_threads(self):
+        server = self.echo("--threads", "2")
+        results: dict[int, bool] = {}
+        errors: list[BaseException] = []
+
+        def client(i: int):
+            try:
+                data = os.urandom(256 * 1024) + f"client {i}".encode()
+                with socket.create_connection((LOCAL, server.port), timeout=IO_TIMEOUT) as s:
+                    s.sendall(data)
+                    s.shutdown(socket.SHUT_WR)
+                    results[i] = recv_to_eof(s) == data
+            except BaseException as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertFalse(errors, errors)
+        self.assertEqual(results, {i: True for i in range(8)})
+        self.assertEqual(server.stop(signal.SIGTERM), 0, server.stderr)
+
+    def test_rate_per_connection(self):
+        server = self.echo("--rate", "1M")
+        data = os.urandom(3 * MiB)
+        start = time.monotonic()
+        back = self.transfer(server.port, data)
+        elapsed = time.monotonic() - start
+        self.assertTrue(back == data, "the echo is byte-exact")
+        self.assertGreaterEqual(elapsed, 2.5, "3 MiB at 1 MiB/s take about 3 s")
+
+    def test_rate_is_per_connection(self):
+        # Lower bound only: each of two connections is held to the rate.
+        server = self.echo("--rate", "512k")
+        times: list[float] = []
+        errors: list[BaseException] = []
+
+        def client():
+            try:
+                start = time.monotonic()
+                back = self.transfer(server.port, os.urandom(MiB), timeout=30)
+                times.append(time.monotonic() - start)
+                if len(back) != MiB:
+                    raise AssertionError(f"{len(back)} bytes came back")
+            except BaseException as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=client, daemon=True) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(40)
+        self.assertFalse(errors, errors)
+        self.assertEqual(len(times), 2)
+        for t in times:
+            self.assertGreaterEqual(t, 1.5, "1 MiB at 512 KiB/s takes about 2 s")
+
+    def test_group_rate_limits_the_sum(self):
+        server = self.echo("--group-rate", "1M")
+        data = [os.urandom(MiB), os.urandom(MiB)]
+        back: dict[int, bytes] = {}
+        errors: list[BaseException] = []
+
+        def client(i: int):
+            try:
+                back[i] = self.transfer(server.port, data[i], timeout=30)
+            except BaseException as e:
+                errors.append(e)
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(40)
+        elapsed = time.monotonic() - start
+        self.assertFalse(errors, errors)
+        self.assertTrue(back.get(0) == data[0] and back.get(1) == data[1], "both echoes byte-exact")
+        self.assertGreaterEqual(elapsed, 1.5, "2 MiB through a 1 MiB/s group take about 2 s")
+
+    def test_max_conns(self):
+        server = self.echo("--max-conns", "1")
+        first = self.connect(server.port)
+        self.roundtrip(first, b"first\n")
+        second = self.connect(server.port)
+        self.assertEqual(self.assertDisconnected(second), b"", "the second client is closed at once")
+        self.roundtrip(first, b"first still works\n")
+        # Once the first leaves, its slot is free again.
+        first.sock.close()
+        deadline = time.monotonic() + 5
+        while True:
+            third = self.connect(server.port)
+            try:
+                self.roundtrip(third, b"third\n")
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def test_idle_timeout(self):
+        server = self.echo("--idle-timeout", "300ms")
+        start = time.monotonic()
+        idle = self.connect(server.port)
+        active = self.connect(server.port)
+        # The active client talks every 100 ms for 1.5 s (5 timeouts long).
+        while time.monotonic() - start < 1.5:
+            self.roundtrip(active, b"ping\n")
+            time.sleep(0.1)
+        self.assertEqual(self.assertDisconnected(idle, timeout=5), b"", "the idle client got EOF")
+        self.roundtrip(active, b"still here\n")
+        # An idle client is not closed long before its timeout.
+        late = self.connect(server.port)
+        t0 = time.monotonic()
+        self.assertEqual(self.assertDisconnected(late, timeout=5), b"")
+        self.assertGreaterEqual(time.monotonic() - t0, 0.25)
+
+    def test_signals_stop_cleanly(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig.name):
+                server = self.echo()
+                peer = self.connect(server.port)
+                self.roundtrip(peer, b"hello\n")
+                self.assertEqual(server.stop(sig), 0, server.stderr)
+
+
+# ---- serve ----------------------------------------------------------------
+
+class Serve(TcpCase):
+    def join(self, server: et.Server, count: int, json_mode: bool = False, threads: bool = False) -> list[Peer]:
+        """`count` clients, connected one at a time; each says hello and the
+        server's stdout shows it before the next connects, so all are known
+        to the server. Earlier clients receive the later hellos (checked).
+
+        threads: with several loops a hello still on its way to another
+        loop may reach a client that joined there just after it was sent;
+        client k may then see `hello from j` (j < k) late, and skips it."""
+        peers: list[Peer] = []
+        for i in range(count):
+            peer = self.connect(server.port)
+            hello = f"hello from {i}"
+            peer.send(hello.encode() + b"\n")
+            self.assertEqual(self.next_message(server, json_mode), (peer.name, hello))
+            for k, earlier in enumerate(peers):
+                line = earlier.readline()
+                while threads and self.is_late_hello(line, k):
+                    line = earlier.readline()
+                self.assertEqual(line, hello.encode() + b"\n", "relayed to the others")
+            peers.append(peer)
+        return peers
+
+    @staticmethod
+    def is_late_hello(line: bytes, k: int) -> bool:
+        """`hello from j` with j < k: sent before client k joined."""
+        words = line.split()
+        return len(words) == 3 and line.startswith(b"hello from ") and int(words[2]) < k
+
+    def next_message(self, server: et.Server, json_mode: bool = False, timeout: float = 5) -> tuple[str, str]:
+        """(peer, data) of the next message the server prints."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = server.readline(max(0.1, deadline - time.monotonic()))
+            self.assertIsNotNone(line, f"the server's output ended: {server.stderr}")
+            if not json_mode:
+                peer, sep, data = line.partition(": ")
+                self.assertTrue(sep, f"not a `PEER: line` line: {line!r}")
+                return peer, data
+            event = json.loads(line)
+            self.assertIn("event", event, line)
+            if event["event"] == "message":
+                self.assertEqual(list(event), ["event", "peer", "data"], line)
+                return event["peer"], event["data"]
+
+    def test_two_clients_chat(self):
+        server = self.serve()
+        a, b = self.join(server, 2)
+        a.send(b"hi b\n")
+        self.assertEqual(b.readline(), b"hi b\n")
+        self.assertEqual(self.next_message(server), (a.name, "hi b"))
+        b.send(b"hi a\n")
+        # a's next line is b's: its own line was not sent back to it.
+        self.assertEqual(a.readline(), b"hi a\n")
+        self.assertEqual(self.next_message(server), (b.name, "hi a"))
+        self.assertTrue(b.quiet_for(0.3), "nothing echoed back to the sender")
+
+    def test_relayed_to_every_other_client(self):
+        server = self.serve()
+        a, b, c = self.join(server, 3)
+        b.send(b"from b\n")
+        self.assertEqual(a.readline(), b"from b\n")
+        self.assertEqual(c.readline(), b"from b\n")
+        c.send(b"from c\n")
+        self.assertEqual(a.readline(), b"from c\n")
+        self.assertEqual(b.readline(), b"from c\n", "b did not get its own line back")
+        # A line split over several writes is relayed whole, and CRLF as LF.
+        a.send(b"par")
+        time.sleep(0.1)
+        a.send(b"tial\r\n")
+        self.assertEqual(b.readline(), b"partial\n")
+        self.assertEqual(c.readline(), b"partial\n")
+
+    def test_peer_line_format(self):
+        server = self.serve()
+        (a,) = self.join(server, 1)
+        a.send(b"two words: and a colon\n")
+        self.assertEqual(self.next_message(server), (a.name, "two words: and a colon"))
+        self.assertRegex(a.name, r"^127\.0\.0\.1:\d+$")
+
+    def test_json_messages(self):
+        server = self.start(["--json", "tcp", "serve", "0", "--bind", LOCAL])
+        a, b = self.join(server, 2, json_mode=True)
+        a.send('quote " backslash \\ tab \t é\n'.encode())
+        self.assertEqual(b.readline(), 'quote " backslash \\ tab \t é\n'.encode())
+        self.assertEqual(self.next_message(server, json_mode=True), (a.name, 'quote " backslash \\ tab \t é'))
+
+    def test_json_survives_invalid_utf8(self):
+        server = self.start(["--json", "tcp", "serve", "0", "--bind", LOCAL])
+        a, b = self.join(server, 2, json_mode=True)
+        a.send(b"bad \xff\xfe bytes\n")
+        self.assertEqual(b.readline(), b"bad \xff\xfe bytes\n", "relayed byte for byte")
+        peer, data = self.next_message(server, json_mode=True)
+        self.assertEqual(peer, a.name)
+        self.assertTrue(data.startswith("bad ") and data.endswith(" bytes"), data)
+        b.send(b"still alive\n")
+        self.assertEqual(a.readline(), b"still alive\n")
+
+    def test_threads_relay_between_loops(self):
+        server = self.serve("--threads", "2")
+        peers = self.join(server, 6, threads=True)
+        count = 300
+        got: dict[int, list[bytes]] = {}
+        errors: list[BaseException] = []
+
+        def reader(i: int, peer: Peer):
+            try:
+                lines = []
+                while len(lines) < count * (len(peers) - 1):
+                    line = peer.readline(20)
+                    if not self.is_late_hello(line, i):
+                        lines.append(line)
+                got[i] = lines
+            except BaseException as e:
+                errors.append(e)
+
+        def writer(i: int, peer: Peer):
+            try:
+                peer.sock.sendall(b"".join(f"client {i} line {j}\n".encode() for j in range(count)))
+            except BaseException as e:
+                errors.append(e)
+
+        readers = [threading.Thread(target=reader, args=(i, p), daemon=True) for i, p in enumerate(peers)]
+        writers = [threading.Thread(target=writer, args=(i, p), daemon=True) for i, p in enumerate(peers)]
+        for t in readers + writers:
+            t.start()
+        for t in readers + writers:
+            t.join(30)
+        self.assertFalse(errors, errors)
+        for i, lines in got.items():
+            senders = {int(line.split()[1]) for line in lines}
+            self.assertEqual(senders, set(range(len(peers))) - {i}, "every other client's lines, not its own")
+            for k in senders:  # each sender's lines arrive whole and in order
+                self.assertEqual([ln for ln in lines if ln.startswith(f"client {k} ".encode())],
+                                 [f"client {k} line {j}\n".encode() for j in range(count)])
+        # Every stdout line is one whole `PEER: line` (loops print concurrently).
+        names = {p.name for p in peers}
+        for _ in range(count * len(peers)):
+            peer, data = self.next_message(server, timeout=10)
+            self.assertIn(peer, names, f"a mangled line: {peer!r}: {data!r}")
+            self.assertRegex(data, r"^client \d+ line \d+$")
+        self.assertEqual(server.stop(signal.SIGTERM), 0, server.stderr)
+
+    def test_stdin_goes_to_all_clients(self):
+        server = self.serve()
+        a, b, c = self.join(server, 3)
+        server.write("typed on the server\n")
+        for peer in (a, b, c):
+            self.assertEqual(peer.readline(), b"typed on the server\n")
+        server.write("second\nthird\n")
+        for peer in (a, b, c):
+            self.assertEqual(peer.readline(), b"second\n")
+            self.assertEqual(peer.readline(), b"third\n")
+
+    def test_stdin_eof_keeps_serving(self):
+        server = self.serve()
+        server.close_stdin()
+        a, b = self.join(server, 2)
+        a.send(b"after eof\n")
+        self.assertEqual(b.readline(), b"after eof\n")
+
+    def test_max_line_disconnects_only_that_client(self):
+        server = self.serve("--max-line", "16")
+        a, b, c = self.join(server, 3)
+        a.send(b"x" * 16 + b"\n")  # exactly the limit: fine
+        self.assertEqual(b.readline(), b"x" * 16 + b"\n")
+        self.assertEqual(c.readline(), b"x" * 16 + b"\n")
+        a.send(b"y" * 40 + b"\n")
+        self.assertEqual(self.assertDisconnected(a), b"", "the long line's sender is disconnected")
+        c.send(b"after\n")
+        self.assertEqual(b.readline(), b"after\n", "the long line was not relayed; b is still served")
+        b.send(b"ok\n")
+        self.assertEqual(c.readline(), b"ok\n")
+
+    def test_partial_line_past_max_line_disconnects(self):
+        server = self.serve("--max-line", "16")
+        a, b = self.join(server, 2)
+        a.send(b"z" * 40)  # no newline
+        self.assertEqual(self.assertDisconnected(a), b"")
+        c = self.connect(server.port)
+        c.send(b"new client\n")
+        self.assertEqual(b.readline(), b"new client\n")
+
+    def test_partial_line_growing_past_max_line(self):
+        server = self.serve("--max-line", "16")
+        a, b = self.join(server, 2)
+        for _ in range(3):
+            a.send(b"abcdef")  # 18 bytes in three writes, no newline
+            time.sleep(0.05)
+        self.assertEqual(self.assertDisconnected(a), b"")
+        self.assertTrue(b.quiet_for(0.2))
+
+    def test_default_max_line_is_64k(self):
+        server = self.serve()
+        a, b = self.join(server, 2)
+        line = b"L" * 60000 + b"\n"
+        a.send(line)
+        self.assertEqual(b.readline(), line, "a 60 kB line is relayed")
+        a.send(b"M" * (70 * 1024))
+        self.assertEqual(self.assertDisconnected(a), b"", "a 70 KiB partial line disconnects")
+        c = self.connect(server.port)
+        c.send(b"b still served\n")
+        self.assertEqual(b.readline(), b"b still served\n")
+
+    def test_leaving_client_does_not_disturb_others(self):
+        server = self.serve()
+        a, b, c = self.join(server, 3)
+        a.sock.close()
+        b.send(b"a left\n")
+        self.assertEqual(c.readline(), b"a left\n")
+
+    def test_signals_stop_cleanly(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig.name):
+                server = self.serve()
+                self.join(server, 2)
+                self.assertEqual(server.stop(sig), 0, server.stderr)
+
+
+# ---- chat -----------------------------------------------------------------
+
+class Chat(TcpCase):
+    def peer_server(self, handler, **kwargs) -> ThreadedPeerServer:
+        server = ThreadedPeerServer(handler, **kwargs)
+        self.addCleanup(server.close)
+        return server
+
+    def test_stdin_half_close_then_reply(self):
+        reply = b"\0reply\xff\r\n" * 1000
+        for sent in (bytes(range(256)) * 64 + b"last line\n", b""):
+            with self.subTest(stdin_bytes=len(sent)):
+                seen: list[bytes] = []
+
+                def handler(conn):
+                    seen.append(recv_to_eof(conn))  # chat's stdin EOF is our EOF
+                    time.sleep(0.2)  # chat keeps reading after its half-close
+                    conn.sendall(reply)
+
+                peer = self.peer_server(handler)
+                result = run_bytes(["tcp", "chat", LOCAL, peer.port], stdin=sent, timeout=30)
+                peer.finish()
+                self.assertExit(result, 0)
+                self.assertEqual(seen, [sent], "stdin reached the server byte for byte")
+                self.assertEqual(result.stdout, reply, "the server's bytes on stdout, unchanged")
+
+    def test_exits_0_when_the_server_closes(self):
+        def handler(conn):
+            conn.sendall(b"bye\n")
+
+        peer = self.peer_server(handler)
+        # stdin stays open: the server's close alone ends chat.
+        chat = self.start(["tcp", "chat", LOCAL, peer.port], sockets=0)
+        self.assertEqual(chat.readline(10), "bye")
+        self.assertEqual(chat.wait(10), 0, chat.stderr)
+        peer.finish()
+
+    def test_echo_through_chat_line_by_line(self):
+        server = self.echo()
+        chat = self.start(["tcp", "chat", LOCAL, server.port], sockets=0)
+        for i in range(5):
+            chat.write(f"line {i}\n")
+            self.assertEqual(chat.readline(10), f"line {i}")
+        chat.close_stdin()
+        self.assertIsNone(chat.readline(10), "echo closes after the half-close; chat ends")
+        self.assertEqual(chat.wait(10), 0, chat.stderr)
+
+    def test_connection_refused(self):
+        result = run_bytes(["tcp", "chat", LOCAL, free_port()], timeout=20)
+        self.assertExit(result, 1)
+        self.assertNotEqual(result.stderr, b"", "a message says why")
+        self.assertEqual(result.stdout, b"")
+
+    def test_connection_reset_exits_1(self):
+        def handler(conn):
+            conn.sendall(b"partial")
+            time.sleep(0.2)
+            # SO_LINGER 0: close() sends RST instead of FIN.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+        peer = self.peer_server(handler)
+        chat = self.start(["tcp", "chat", LOCAL, peer.port], sockets=0)
+        self.assertEqual(chat.wait(10), 1, chat.stderr)
+        peer.finish()
+
+    def test_localhost_refused(self):
+        port = free_port()
+        result = run_bytes(["tcp", "chat", "localhost", port], timeout=20)
+        self.assertExit(result, 1)
+
+    def test_connect_timeout(self):
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind((LOCAL, 0))
+        listener.listen(0)
+        addr = listener.getsockname()
+        # Fill the accept queue (never accepted): further SYNs are dropped.
+        for _ in range(4):
+            filler = socket.socket()
+            self.addCleanup(filler.close)
+            filler.setblocking(False)
+            filler.connect_ex(addr)
+        time.sleep(0.1)
+        with socket.socket() as probe:
+            probe.settimeout(0.3)
+            try:
+                probe.connect(addr)
+            except (socket.timeout, BlockingIOError):
+                pass
+            else:
+                self.skipTest("the full backlog did not make connect() hang here")
+        start = time.monotonic()
+        result = run_bytes(["tcp", "chat", "--connect-timeout", "500ms", LOCAL, addr[1]], timeout=20)
+        elapsed = time.monotonic() - start
+        self.assertExit(result, 4)
+        self.assertGreaterEqual(elapsed, 0.45, "not before the timeout")
+        self.assertLess(elapsed, 8, "--connect-timeout 500ms, not the 10 s default")
+        self.assertIn(b"timed out", result.stderr)
+
+    def test_bad_port_is_a_usage_error(self):
+        for port in ("70000", "abc", "-5", ""):
+            with self.subTest(port=port):
+                result = evtool(["tcp", "chat", LOCAL, port], timeout=10)
+                self.assertExit(result, 2)
+                if port:
+                    self.assertIn(port, result.stderr)
+        result = evtool(["tcp", "chat", LOCAL, "80", "--connect-timeout", "soon"], timeout=10)
+        self.assertExit(result, 2)
+        self.assertIn("soon", result.stderr)
+        self.assertExit(evtool(["tcp", "chat", LOCAL], timeout=10), 2)
+
+    def test_sigint_exits_130(self):
+        done = threading.Event()
+
+        def handler(conn):
+            done.wait(IO_TIMEOUT)  # hold the connection open
+
+        peer = self.peer_server(handler)
+        self.addCleanup(done.set)
+        chat = self.start(["tcp", "chat", LOCAL, peer.port], sockets=0)
+        self.assertTrue(peer.accepted.wait(IO_TIMEOUT), "chat connected")
+        time.sleep(0.2)
+        chat.send_signal(signal.SIGINT)
+        self.assertEqual(chat.wait(10), 130, chat.stderr)
+        done.set()
+
+    def test_sigint_while_connecting_exits_130(self):
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind((LOCAL, 0))
+        listener.listen(0)
+        for _ in range(4):
+            filler = socket.socket()
+            self.addCleanup(filler.close)
+            filler.setblocking(False)
+            filler.connect_ex(listener.getsockname())
+        chat = self.start(["tcp", "chat", LOCAL, listener.getsockname()[1]], sockets=0)
+        time.sleep(0.3)
+        chat.send_signal(signal.SIGINT)
+        self.assertEqual(chat.wait(10), 130, chat.stderr)
+
+    def test_localhost(self):
+        server = self.echo()
+        result = run_bytes(["tcp", "chat", "localhost", server.port], stdin=b"via localhost\n", timeout=20)
+        self.assertExit(result, 0)
+        self.assertEqual(result.stdout, b"via localhost\n")
+
+    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback here")
+    def test_localhost_tries_every_address(self):
+        # Only ::1 listens: the IPv4 address is refused, the next one works.
+        server = self.start(["tcp", "echo", "0", "--bind", "::1"])
+        with socket.socket() as probe:
+            try:
+                probe.bind((LOCAL, server.port))
+            except OSError:
+                self.skipTest("the port is taken on IPv4")
+        result = run_bytes(["tcp", "chat", "localhost", server.port], stdin=b"v6\n", timeout=20)
+        self.assertExit(result, 0)
+        self.assertEqual(result.stdout, b"v6\n")
+
+    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback here")
+    def test_ipv6_literal(self):
+        seen: list[bytes] = []
+
+        def handler(conn):
+            seen.append(recv_to_eof(conn))
+            conn.sendall(b"v6 reply")
+
+        peer = self.peer_server(handler, family=socket.AF_INET6, host="::1")
+        result = run_bytes(["tcp", "chat", "::1", peer.port], stdin=b"v6 hello", timeout=20)
+        peer.finish()
+        self.assertExit(result, 0)
+        self.assertEqual(seen, [b"v6 hello"])
+        self.assertEqual(result.stdout, b"v6 reply")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -51,7 +51,15 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -R '^unit\.'
 
+BENCH_PACKAGES := dnsperf nsd adns-tools util-linux
+
 bench: build
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 	cmake --build $(BUILD) -j$(JOBS) --target bench
 	$(BUILD)/tests/bench/run_benchmarks.sh $(BUILD)
 

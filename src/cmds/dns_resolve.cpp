@@ -3,6 +3,7 @@
 // concurrently, printing results in input order.
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -37,6 +38,9 @@ struct Outcome {
   std::string name;
   std::string status = "NOERROR";
   std::vector<ev::dns::ResourceRecord> answers;
+  // The answers of each type asked, in the order asked (A before AAAA),
+  // whatever order they arrive in.
+  std::vector<std::vector<ev::dns::ResourceRecord>> parts;
   bool any_answer_of_type = false;
   int pending = 0;
   bool done = false;
@@ -92,25 +96,36 @@ class ResolveJob {
       auto addr = ev::parse_ip(name);
       if (!addr) throw UsageError("-x: '" + name + "' is not an IP address");
       o.pending = 1;
-      resolver_.resolve_reverse(*addr, [this, i](const auto& r) { collect(i, ev::dns::kTypePTR, r); }, flags);
+      o.parts.resize(1);
+      resolver_.resolve_reverse(*addr, [this, i](const auto& r) { collect(i, 0, ev::dns::kTypePTR, r); }, flags);
       return;
     }
     o.pending = static_cast<int>(types_.size());
-    for (std::uint16_t t : types_)
-      resolver_.query(name, t, [this, i, t](const auto& r) { collect(i, t, r); }, flags);
+    o.parts.resize(types_.size());
+    for (std::size_t k = 0; k < types_.size(); ++k)
+      resolver_.query(name, types_[k], [this, i, k, t = types_[k]](const auto& r) { collect(i, k, t, r); }, flags);
   }
 
-  void collect(std::size_t i, std::uint16_t type, const ev::dns::Resolver::Result& r) {
+  void collect(std::size_t i, std::size_t part, std::uint16_t type, const ev::dns::Resolver::Result& r) {
     Outcome& o = outcomes_[i];
     std::string status = status_of(r.err);
     if (severity(status) > severity(o.status)) o.status = status;
     for (const auto& rr : r.answer.answers) {
       if (rr.type == type || type == ev::dns::kTypeANY) o.any_answer_of_type = true;
-      o.answers.push_back(rr);
+      o.parts[part].push_back(rr);
     }
     if (--o.pending > 0) return;
     // With A and AAAA, one family answering is success.
     if (o.any_answer_of_type) o.status = "NOERROR";
+    // A CNAME chain comes with both families: print each record once.
+    for (auto& records : o.parts)
+      for (auto& rr : records) {
+        bool seen = std::any_of(o.answers.begin(), o.answers.end(), [&rr](const ev::dns::ResourceRecord& a) {
+          return a.type == rr.type && a.rdata == rr.rdata && ev::dns::names_equal(a.name, rr.name);
+        });
+        if (!seen) o.answers.push_back(std::move(rr));
+      }
+    o.parts.clear();
     o.done = true;
   }
 
@@ -205,6 +220,9 @@ int run_resolve(const Context& ctx, const ResolveOptions& o) {
     names.insert(names.end(), more.begin(), more.end());
   }
   if (names.empty()) throw UsageError("dns resolve needs a NAME (or -f FILE)");
+  if (o.reverse)
+    for (const std::string& name : names)
+      if (!ev::parse_ip(name)) throw UsageError("-x: '" + name + "' is not an IP address");
   std::vector<std::uint16_t> types = {ev::dns::kTypeA, ev::dns::kTypeAAAA};
   if (!o.type.empty()) {
     auto t = ev::dns::type_from_name(o.type);
@@ -245,7 +263,8 @@ void add_dns_resolve_command(CLI::App& dns, Context& ctx) {
   cmd->add_option("-t,--type", o->type, "Record type: A, AAAA, CNAME, MX, TXT, NS, SOA, SRV, PTR, CAA, ANY (default A and AAAA)");
   cmd->add_flag("-x,--reverse", o->reverse, "NAME is an IP address: ask for its PTR record");
   cmd->add_option("--server", o->servers, "Nameserver ADDR[:PORT] (repeatable; IPv6 as [::1]:5353)")
-      ->check(kAddressPort)->option_text("ADDR[:PORT]");
+      ->check(kAddressPort)->option_text("ADDR[:PORT]")
+      ->allow_extra_args(false);  // one address per --server: `--server ADDR NAME` works
   cmd->add_option("--resolv-conf", o->resolv_conf, "resolv.conf to read (default /etc/resolv.conf)")->option_text("FILE");
   cmd->add_option("--hosts", o->hosts, "Hosts file (default /etc/hosts)")->option_text("FILE");
   cmd->add_flag("--no-hosts", o->no_hosts, "Do not use the hosts file");

@@ -78,6 +78,10 @@ class DnsServer {
       ctx_.out.error("%s", why.c_str());
       return kExitFailure;
     }
+    // Repeated questions are answered from the server's cache of built
+    // replies; those are logged from the wire.
+    server_->enable_answer_cache(65536, [this](const ev::SocketAddress& peer, std::span<const std::uint8_t> query,
+                                               std::span<const std::uint8_t> answer) { log_hit(peer, query, answer); });
     server_->set_error_callback([this](const ev::SocketAddress& peer, const std::string& what) {
       ctx_.out.debug("%s: dropped: %s", peer.to_string().c_str(), what.c_str());
     });
@@ -89,12 +93,17 @@ class DnsServer {
         return kExitFailure;
       }
     }
-    print_listening(ctx_, server_->address(), "udp", true);
-    print_listening(ctx_, server_->address(), "tcp", true);
+    // Signals are handled before the listening lines are out: a script may
+    // send SIGHUP or SIGTERM as soon as it reads them.
     StopSignals stop(base_);
     hup_.assign_signal(base_, SIGHUP, &DnsServer::on_hup, this);
     hup_.add();
+    print_listening(ctx_, server_->address(), "udp", true);
+    print_listening(ctx_, server_->address(), "tcp", true);
     base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
+    ctx_.out.info("answered %llu queries (%llu from the answer cache), %llu malformed",
+                   static_cast<unsigned long long>(server_->queries()), static_cast<unsigned long long>(server_->cache_hits()),
+                   static_cast<unsigned long long>(server_->malformed()));
     return kExitOk;
   }
 
@@ -113,6 +122,7 @@ class DnsServer {
       return;
     }
     db_ = std::move(fresh);
+    server_->clear_answer_cache();
     ctx_.out.info("reloaded: %zu records", db_->size());
   }
 
@@ -126,16 +136,28 @@ class DnsServer {
       }
       req->set_rcode(ev::dns::kRefused);
     }
+    req->set_cacheable(true);  // from our static data (or a REFUSED that depends only on the name)
     log_query(*req, ev::dns::rcode_name(req->reply().header.rcode));
     req->respond();
   }
 
   void log_query(ev::dns::ServerRequest& req, const std::string& outcome) {
     if (ctx_.out.quiet()) return;
-    const ev::dns::Question& q = req.query().questions.front();
-    std::string peer = req.peer().to_string();
-    const char* proto = req.over_tcp() ? "tcp" : "udp";
-    std::size_t answers = req.reply().answers.size();
+    write_log(req.peer(), req.over_tcp(), req.query().questions.front(), outcome, req.reply().answers.size());
+  }
+
+  void log_hit(const ev::SocketAddress& peer, std::span<const std::uint8_t> query, std::span<const std::uint8_t> answer) {
+    if (ctx_.out.quiet()) return;
+    ev::dns::Message q;
+    if (ev::dns::parse_message(query, q).status != ev::dns::ParseStatus::Ok || q.questions.empty()) return;
+    std::size_t answers = (static_cast<std::size_t>(answer[6]) << 8) | answer[7];
+    write_log(peer, false, q.questions.front(), ev::dns::rcode_name(answer[3] & 0x0f), answers);
+  }
+
+  void write_log(const ev::SocketAddress& from, bool tcp, const ev::dns::Question& q, const std::string& outcome,
+                 std::size_t answers) {
+    std::string peer = from.to_string();
+    const char* proto = tcp ? "tcp" : "udp";
     if (ctx_.out.json()) {
       ctx_.out.json_line({{"event", "query"}, {"peer", peer}, {"proto", proto}, {"name", q.name},
                           {"type", ev::dns::type_name(q.type)}, {"rcode", outcome}, {"answers", answers}});

@@ -17,6 +17,8 @@
 #   ECHO_IDLE_CONNS  connections for the idle rows [10000]
 #   ECHO_SERVER_CPU  CPU for the server, "" for none [0]
 #   ECHO_CLIENT_CPU  CPU for the load client, "" for none [1]
+#   ECHO_CASES       which rows to run [pingpong-1 pingpong-64 bulk-1 bulk-64
+#                    idle idle-ping]
 # Raw results (one JSON line per run) go to
 # BUILD_DIR/tests/bench/echo_results.jsonl.
 set -u
@@ -63,6 +65,13 @@ CASES=(
   "idle|--mode idle --conns $IDLE_CONNS|rss_kib|$IDLE_CONNS idle conns, never used: server VmRSS (MiB)"
   "idle-ping|--mode idle --conns $IDLE_CONNS --ping --size 64|rss_kib|$IDLE_CONNS idle conns, after one 64 B echo: server VmRSS (MiB)"
 )
+if [ -n "${ECHO_CASES:-}" ]; then
+  picked=()
+  for c in "${CASES[@]}"; do
+    [[ " $ECHO_CASES " == *" ${c%%|*} "* ]] && picked+=("$c")
+  done
+  CASES=("${picked[@]}")
+fi
 
 TMP=$(mktemp -d)
 SERVER_PID=""
@@ -153,6 +162,7 @@ run_idle() {
     sleep 0.1
   done
   if ! grep -q '"ready":true' "$TMP/client.out"; then
+    kill -0 "$CLIENT_PID" 2>/dev/null && echo "not ready after ${IDLE_READY_TIMEOUT} s" >>"$TMP/client.err"
     stop_pid "$CLIENT_PID"; CLIENT_PID=""
     return 1
   fi
@@ -166,7 +176,10 @@ run_idle() {
   rss=$(rss_kib "$SERVER_PID")
   anon=$(anon_kib "$SERVER_PID")
   stop_pid "$CLIENT_PID"; CLIENT_PID=""
-  [ -n "$rss" ] || return 1
+  if [ -z "$rss" ]; then
+    echo "no VmRSS for server $SERVER_PID" >>"$TMP/client.err"
+    return 1
+  fi
   printf '{"mode":"idle","conns":%s,"server_fds":%s,"rss_before_kib":%s,"rss_kib":%s,"rss_anon_kib":%s,"per_conn_bytes":%s}\n' \
     "$IDLE_CONNS" "$fds" "${before:-0}" "$rss" "${anon:-0}" "$(( (rss - ${before:-0}) * 1024 / IDLE_CONNS ))"
 }
@@ -285,12 +298,16 @@ for c in "${CASES[@]}"; do
     row "$case/conn" per_conn_bytes "${label%%:*}: server VmRSS growth per conn (bytes)"
   fi
 done
-echo
-echo "Server CPU (user + system, from /proc) per unit of work, and how busy the server's CPU was; less"
-echo "sensitive than throughput to other load on the machine. Medians."
-echo
-echo "| case | evtool | libevent | evtool / libevent | evtool busy | libevent busy |"
-echo "|---|---:|---:|---:|---:|---:|"
+timed=0
+for c in "${CASES[@]}"; do [[ $c == *"|rss_kib|"* ]] || timed=1; done
+if [ $timed = 1 ]; then
+  echo
+  echo "Server CPU (user + system, from /proc) per unit of work, and how busy the server's CPU was; less"
+  echo "sensitive than throughput to other load on the machine. Medians."
+  echo
+  echo "| case | evtool | libevent | evtool / libevent | evtool busy | libevent busy |"
+  echo "|---|---:|---:|---:|---:|---:|"
+fi
 for c in "${CASES[@]}"; do
   IFS='|' read -r case _ field label <<<"$c"
   [ "$field" = rss_kib ] && continue

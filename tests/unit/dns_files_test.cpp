@@ -295,6 +295,9 @@ TEST_CASE("dns zone file: origin and TTL from the caller") {
   auto ch = dns::parse_zone("version.bind. CH TXT \"1.0\"\n", "", 0);
   REQUIRE(ch.records.size() == 1);
   CHECK(ch.records[0].rclass == dns::kClassCH);
+  auto any = dns::parse_zone("x ANY A 192.0.2.1\n", "", 0, "z");
+  CHECK(any.records.empty());
+  CHECK(any.errors == std::vector<std::string>{"z:1: class ANY is for queries only"});
 }
 
 TEST_CASE("dns zone file: errors carry line numbers, good lines still load") {

@@ -397,6 +397,7 @@ void ZoneParser::record(std::string_view rest, bool blank_owner) {
     if (!ttl && (ttl = parse_ttl(word))) word = next_word(rest);
     else if (!cls && (cls = class_from_name(word))) word = next_word(rest);
   }
+  if (cls && (*cls == kClassANY || *cls == 254)) return error("class " + class_name(*cls) + " is for queries only");
   auto type = word.empty() ? std::nullopt : type_from_name(word);
   if (!type) return error(word.empty() ? "missing type" : "unknown type " + quoted(word));
   std::string why;

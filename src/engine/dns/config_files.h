@@ -20,7 +20,12 @@ namespace ev::dns {
 // "[::1]:53"), domain, search, and options ndots / timeout / attempts /
 // max-inflight / max-timeouts / randomize-case / bind-to /
 // initial-probe-timeout (libevent's evdns names, plus glibc's spelling
-// where it differs: "rotate" is accepted and ignored).
+// where it differs: "rotate", "edns0", "trust-ad" and glibc's other
+// options are accepted and ignored). Timeouts are seconds, fractions
+// allowed, in (0, 3600]; ndots above 15 is taken as 15 (glibc); attempts
+// 1..255, max-inflight 1..65535, max-timeouts 1..255, randomize-case 0/1
+// (or bare). A bad value is a warning and keeps the default. "domain" and
+// "search" replace each other, the last one wins.
 struct ResolvConf {
   std::vector<SocketAddress> nameservers;
   std::vector<std::string> search;  // "domain" sets a one-entry list
@@ -63,8 +68,10 @@ class HostsFile {
 // Zone (master) files: $ORIGIN, $TTL, ';' comments, relative names, '@',
 // parentheses spanning lines, quoted strings, and a line starting with
 // white space reusing the previous owner. Types: A, AAAA, CNAME, MX, TXT,
-// NS, SOA, SRV, PTR, CAA; class IN (optional). Records get `default_ttl`
-// unless $TTL or their own TTL says otherwise.
+// NS, SOA, SRV, PTR, CAA, and any type as RFC 3597 "\# LENGTH HEX"; class
+// IN (optional; CH and HS are kept as given). TTLs may use BIND units
+// ("1h30m"). Records get `default_ttl` unless $TTL or their own TTL says
+// otherwise. $INCLUDE and $GENERATE are not supported (reported as errors).
 struct ZoneParseResult {
   std::vector<ResourceRecord> records;
   std::vector<std::string> errors;  // "zone.db:12: bad MX data"

@@ -51,6 +51,7 @@ void Forwarder::forward(std::unique_ptr<ServerRequest> req) {
   }
   auto p = std::make_unique<Pending>();
   p->req = std::move(req);
+  p->query = std::move(wire);
   p->timer.assign(base_, -1, 0, [this, id](int, short) { fail(id); });
   p->timer.add(timeout_);
   pending_.emplace(id, std::move(p));
@@ -65,33 +66,87 @@ void Forwarder::read_answers() {
     if (n < 0) return;
     Message answer;
     if (parse_message({buf, static_cast<std::size_t>(n)}, answer).status != ParseStatus::Ok) continue;
-    auto it = pending_.find(answer.header.id);
-    if (it == pending_.end() || !answer.header.qr) continue;
-    ServerRequest& req = *it->second->req;
-    const auto& asked = req.query().questions;
-    if (answer.questions.size() != 1 || asked.size() != 1 || !names_equal(answer.questions[0].name, asked[0].name) ||
-        answer.questions[0].type != asked[0].type)
-      continue;  // not the answer to our question: a spoofing attempt or a stale reply
-    Message& reply = req.reply();
-    reply.header.rcode = answer.header.rcode;
-    reply.header.ra = answer.header.ra;
-    reply.header.aa = false;
-    reply.answers = std::move(answer.answers);
-    reply.authority = std::move(answer.authority);
-    reply.additional = std::move(answer.additional);
-    req.respond();
-    pending_.erase(it);
+    std::uint16_t id = answer.header.id;
+    if (!matches(id, answer)) continue;  // not the answer to our question: a spoofing attempt or a stale reply
+    if (pending_.at(id)->tcp) continue;  // already asking over TCP
+    if (answer.header.tc) retry_tcp(id);
+    else relay(id, std::move(answer));
   }
 }
 
-void Forwarder::fail(std::uint16_t id) {
+bool Forwarder::matches(std::uint16_t id, const Message& answer) const {
   auto it = pending_.find(id);
-  if (it == pending_.end()) return;
-  std::unique_ptr<Pending> p = std::move(it->second);
-  pending_.erase(it);
+  if (it == pending_.end() || !answer.header.qr) return false;
+  const auto& asked = it->second->req->query().questions;
+  return answer.questions.size() == 1 && asked.size() == 1 && names_equal(answer.questions[0].name, asked[0].name) &&
+         answer.questions[0].type == asked[0].type;
+}
+
+// The same query (same ID) over TCP: two-byte length, then the message.
+void Forwarder::retry_tcp(std::uint16_t id) {
+  Pending& p = *pending_.at(id);
+  p.tcp = BufferEvent::socket(base_, -1, BufferEvent::kCloseOnFree);
+  std::uint8_t len[2] = {static_cast<std::uint8_t>(p.query.size() >> 8), static_cast<std::uint8_t>(p.query.size())};
+  p.tcp->write(len, 2);
+  p.tcp->write(p.query.data(), p.query.size());
+  p.tcp->setcb(
+      [this, id](BufferEvent& b) {
+        Buffer& in = b.input();
+        if (in.length() < 2) return;
+        std::uint8_t l[2];
+        in.copyout(l, 2);
+        std::size_t n = (static_cast<std::size_t>(l[0]) << 8) | l[1];
+        if (in.length() < n + 2) return;
+        std::vector<std::uint8_t> msg(n + 2);
+        in.remove(msg.data(), n + 2);
+        Message answer;
+        if (parse_message({msg.data() + 2, n}, answer).status == ParseStatus::Ok && answer.header.id == id &&
+            matches(id, answer))
+          relay(id, std::move(answer));
+        else
+          fail(id);
+      },
+      nullptr,
+      [this, id](BufferEvent&, short what) {
+        if (!(what & BufferEvent::kConnected)) fail(id);  // refused or closed before the answer
+      });
+  if (p.tcp->connect(upstream_) != 0) return fail(id);
+  p.tcp->enable(kRead | kWrite);
+}
+
+void Forwarder::relay(std::uint16_t id, Message&& answer) {
+  auto p = take(id);
+  if (!p) return;
+  Message& reply = p->req->reply();
+  reply.header.rcode = answer.header.rcode;
+  reply.header.ra = answer.header.ra;
+  reply.header.aa = false;
+  reply.header.tc = answer.header.tc;  // still truncated (over TCP): say so, never pass it off as whole
+  reply.answers = std::move(answer.answers);
+  reply.authority = std::move(answer.authority);
+  reply.additional = std::move(answer.additional);
+  p->req->respond();
+}
+
+void Forwarder::fail(std::uint16_t id) {
+  auto p = take(id);
+  if (!p) return;
   p->req->set_rcode(kServFail);
   p->req->respond();
-  base_.once(-1, 0, [keep = std::shared_ptr<Pending>(std::move(p))](int, short) {});  // its timer is running now
+}
+
+std::shared_ptr<Forwarder::Pending> Forwarder::take(std::uint16_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return nullptr;
+  std::shared_ptr<Pending> p(std::move(it->second));
+  pending_.erase(it);
+  p->timer.del();
+  if (p->tcp) {  // its ID may be reused at once: nothing more from this connection
+    p->tcp->setcb(nullptr, nullptr, nullptr);
+    p->tcp->disable(kRead | kWrite);
+  }
+  base_.once(-1, 0, [p](int, short) {});  // its timer or TCP callback may be running now
+  return p;
 }
 
 }  // namespace ev::dns

@@ -1,7 +1,8 @@
 // Forwarder: relays queries a server cannot answer to an upstream server
 // over UDP, asynchronously. Each relayed query gets a fresh random ID; an
 // answer is accepted only from the upstream address with a pending ID and
-// the same question. No answer within the timeout: SERVFAIL.
+// the same question. A truncated answer is asked again over TCP. No answer
+// within the timeout: SERVFAIL.
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 #include "engine/core/event.h"
 #include "engine/core/event_base.h"
 #include "engine/dns/server.h"
+#include "engine/io/buffer_event.h"
 
 namespace ev::dns {
 
@@ -30,11 +32,20 @@ class Forwarder {
   struct Pending {
     std::unique_ptr<ServerRequest> req;
     Event timer;
+    std::vector<std::uint8_t> query;   // as sent upstream, to resend over TCP
+    std::unique_ptr<BufferEvent> tcp;  // after a truncated UDP answer
   };
   Forwarder(EventBase& base, Duration timeout) : base_(base), timeout_(timeout) {}
   static void on_readable(int fd, short what, void* arg);
   void read_answers();
+  // True if `answer` answers the pending query `id` (ID and question).
+  bool matches(std::uint16_t id, const Message& answer) const;
+  void retry_tcp(std::uint16_t id);
+  void relay(std::uint16_t id, Message&& answer);
   void fail(std::uint16_t id);
+  // Removes a pending query; it is destroyed from the loop, since one of
+  // its callbacks (timer, TCP) may be running.
+  std::shared_ptr<Pending> take(std::uint16_t id);
 
   EventBase& base_;
   Duration timeout_;

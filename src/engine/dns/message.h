@@ -168,7 +168,8 @@ struct ParseResult {
 
 // Parses a whole message. On Malformed, `out.header` holds the readable
 // header (so a server can answer FORMERR with the query's ID). Names in
-// RDATA of CNAME, NS, PTR, MX, SOA and SRV are decompressed; OPT must be
+// RDATA of CNAME, NS, PTR, MX, SOA and SRV are decompressed, and RDATA of
+// every type rdata_well_formed() knows must have its structure; OPT must be
 // in the additional section, once, owned by the root. Edns::udp_size is
 // the value sent (RFC 6891 says to treat values below 512 as 512). Bytes
 // after the last record are ignored.
@@ -183,6 +184,8 @@ ParseResult parse_message(std::span<const std::uint8_t> packet, Message& out);
 // with exactly the same bytes (so the case of each name is kept); SRV
 // targets are not (RFC 2782 forbids it). Names must be valid: an invalid
 // one is written as the root. The header's rcode is written modulo 16.
+// When even the header and questions exceed `max_size`, they are returned
+// alone, with TC.
 std::vector<std::uint8_t> build_message(const Message& msg, std::size_t max_size = 65535, bool truncate = true);
 
 // Reverse-lookup name of an address: "1.2.0.192.in-addr.arpa" or the ip6.arpa

@@ -62,6 +62,7 @@ struct Resolver::Transaction {
   std::string qname;  // as sent (0x20 case randomisation applied)
   std::uint16_t id = 0;
   std::size_t attempt = 0;
+  std::size_t first_server = 0;  // where attempt 0 went; later ones count from it
   std::size_t server = 0;
   int fd = -1;
   Event read_ev, timer;
@@ -229,14 +230,16 @@ void Resolver::resume() {
   pump();
 }
 
-// Attempt n goes to the n-th server that is up, counting from a rotating
-// start; when every server is down they are all tried anyway.
-Resolver::Server* Resolver::pick_server(std::size_t attempt, std::size_t* index) {
+// Attempt n goes to the n-th server that is up, counting from `start` (a
+// rotating index, fixed for a transaction when its first attempt is sent:
+// a failed server moves next_server_ on, which must not send the next
+// attempt back to it); when every server is down they are all tried anyway.
+Resolver::Server* Resolver::pick_server(std::size_t start, std::size_t attempt, std::size_t* index) {
   std::size_t n = servers_.size();
   bool any_up = nameservers_up() > 0;
   std::size_t seen = 0;
   for (std::size_t i = 0; i < n * 2; ++i) {
-    std::size_t idx = (next_server_ + i) % n;
+    std::size_t idx = (start + i) % n;
     if (any_up && servers_[idx]->down) continue;
     if (seen++ == attempt % (any_up ? nameservers_up() : n)) {
       *index = idx;
@@ -282,7 +285,8 @@ std::vector<std::uint8_t> make_query(const std::string& qname, std::uint16_t typ
 }  // namespace
 
 void Resolver::send_attempt(Transaction& t) {
-  pick_server(t.attempt, &t.server);
+  if (t.attempt == 0) t.first_server = next_server_;
+  pick_server(t.first_server, t.attempt, &t.server);
   t.id = static_cast<std::uint16_t>(secure_random_u32());
   t.read_ev.del();
   if (t.fd >= 0) ::close(t.fd);

@@ -110,7 +110,7 @@ class Resolver {
   void on_timeout(Transaction& t);
   void finish(Request* req, Result&& result);
   void finish_transaction(Transaction& t, Result&& result);
-  Server* pick_server(std::size_t attempt, std::size_t* index);
+  Server* pick_server(std::size_t start, std::size_t attempt, std::size_t* index);
   void server_failed(std::size_t index);
   void server_ok(std::size_t index);
   void probe(std::size_t index);

@@ -15,6 +15,7 @@
 
 #include "engine/core/event.h"
 #include "engine/core/event_base.h"
+#include "engine/dns/answer_cache.h"
 #include "engine/dns/message.h"
 #include "engine/io/buffer_event.h"
 #include "engine/io/listener.h"
@@ -43,6 +44,9 @@ class ServerRequest {
   void add_record(Section section, ResourceRecord rr);
   void set_rcode(std::uint8_t rcode) { reply_.header.rcode = rcode; }
   void set_authoritative(bool aa) { reply_.header.aa = aa; }
+  // The reply depends only on the question (static data): the server may
+  // keep its wire form and answer the same question again from it.
+  void set_cacheable(bool on) { cacheable_ = on; }
 
   // Sends the reply (UDP answers over the client's size are truncated with
   // TC set). Returns 0, or -1 if the client is gone (TCP closed).
@@ -60,6 +64,8 @@ class ServerRequest {
   SocketAddress peer_;
   bool tcp_ = false;
   bool done_ = false;
+  bool cacheable_ = false;
+  std::string cache_key_;  // empty: the query does not qualify
 };
 
 class Server {
@@ -76,6 +82,17 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   void set_error_callback(ErrorCallback cb) { errorcb_ = std::move(cb); }
+  // Answers to cacheable requests are kept and reused for the same
+  // question; a hit does not reach the request callback but the hit
+  // callback (for logs), with the query and the answer as sent.
+  // clear_answer_cache() after the data changes.
+  using HitCallback = std::function<void(const SocketAddress& peer, std::span<const std::uint8_t> query,
+                                         std::span<const std::uint8_t> answer)>;
+  void enable_answer_cache(std::size_t max_entries, HitCallback on_hit = nullptr);
+  void clear_answer_cache() {
+    if (cache_) cache_->clear();
+  }
+  std::uint64_t cache_hits() const { return cache_hits_; }
   SocketAddress address() const;  // the bound address (real port)
   // Counters for tests and logs.
   std::uint64_t queries() const { return queries_; }
@@ -88,7 +105,8 @@ class Server {
   static void on_udp(int fd, short what, void* arg);
   void read_udp();
   void handle_packet(std::span<const std::uint8_t> packet, const SocketAddress& peer, const std::shared_ptr<TcpConn>& conn);
-  void send_udp(const std::vector<std::uint8_t>& wire, const SocketAddress& peer);
+  void send_udp(std::vector<std::uint8_t> wire, const SocketAddress& peer);
+  void flush_udp();
   void accept_tcp(int fd, const SocketAddress& peer);
   void read_tcp(const std::shared_ptr<TcpConn>& conn);
   void close_tcp(TcpConn* conn);
@@ -100,8 +118,17 @@ class Server {
   Event udp_ev_;
   std::unique_ptr<ConnListener> listener_;
   std::vector<std::shared_ptr<TcpConn>> conns_;
-  std::vector<std::uint8_t> rxbuf_;
-  std::uint64_t queries_ = 0, malformed_ = 0;
+  std::vector<std::uint8_t> rxbuf_;  // kUdpBatch slots for recvmmsg
+  struct Outgoing {
+    std::vector<std::uint8_t> wire;
+    SocketAddress peer;
+  };
+  std::vector<Outgoing> txq_;  // answers of the current batch
+  bool batching_ = false;
+  std::uint64_t queries_ = 0, malformed_ = 0, cache_hits_ = 0;
+  std::unique_ptr<AnswerCache> cache_;
+  HitCallback hitcb_;
+  std::string key_scratch_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -175,6 +175,7 @@ void BufferEvent::schedule_write_event() {
 }
 
 void BufferEvent::output_changed() {
+  if (in_read_callback_) return;  // handle_read writes (or schedules) after the callback
   if (!connecting_ && !write_limited_ && (enabled_ & kWrite) && !write_ev_.pending(kWrite)) schedule_write_event();
 }
 
@@ -231,7 +232,31 @@ void BufferEvent::handle_read(short what) {
     read_paused_ = true;
     read_ev_.del();
   }
-  if (input_.length() >= read_low_) run_readcb();
+  if (input_.length() < read_low_) return;
+  // A reply the read callback writes goes out right away: no EPOLLOUT
+  // registration and no extra loop round for the common request/response
+  // case. Only what the socket does not take waits for the write event.
+  auto alive = alive_;
+  in_read_callback_ = true;
+  run_readcb();
+  if (!*alive) return;
+  in_read_callback_ = false;
+  if (!output_.empty() && !write_ev_.pending(kWrite)) write_now();
+}
+
+void BufferEvent::write_now() {
+  bool direct = !connecting_ && !write_limited_ && (enabled_ & kWrite) && !bucket_ && !group_ &&
+                !(options_ & kDeferCallbacks);
+  if (direct) {
+    ssize_t n = output_.write(fd_, static_cast<ssize_t>(max_write_));
+    if (n < 0 && errno != EAGAIN && errno != EINTR) return schedule_write_event();  // the handler reports it
+    if (output_.empty()) {
+      if (shutdown_pending_) finish_shutdown();
+      if (n > 0) run_writecb();  // empty is at or below any low watermark
+      return;
+    }
+  }
+  schedule_write_event();
 }
 
 void BufferEvent::handle_write(short what) {

@@ -163,6 +163,7 @@ class BufferEvent {
   void handle_write(short what);
   void finish_shutdown();
   bool try_next_address();
+  void write_now();
   static int add_with_timeout(Event& ev, std::optional<Duration> timeout);
   static void on_refill(int fd, short what, void* arg);
   void wait_for_tokens();
@@ -190,6 +191,7 @@ class BufferEvent {
   bool deferred_read_ = false, deferred_write_ = false;
   std::vector<SocketAddress> addrs_;  // connect_hostname: the ones left to try
   std::size_t next_addr_ = 0;
+  bool in_read_callback_ = false;
   int dns_error_ = 0;
 };
 

@@ -33,12 +33,15 @@ constexpr int kWriteIov = IOV_MAX < 64 ? IOV_MAX : 64;
 constexpr std::size_t kMaxSendfile = 0x7ffff000;
 
 std::size_t read_size(int fd, ssize_t howmuch, std::size_t tail_room) {
-  if (howmuch >= 0) return std::min(static_cast<std::size_t>(howmuch), kMaxRead);
+  // Even with a limit, ask how much is there: a 64-byte message must not
+  // make us allocate the caller's whole limit (256 KiB) per read.
   int pending = 0;
   std::size_t n = kDefaultRead;
   if (::ioctl(fd, FIONREAD, &pending) == 0) n = pending > 0 ? static_cast<std::size_t>(pending) : kNothingPendingRead;
   // Free space already allocated costs nothing to offer.
-  return std::min(std::max(n, tail_room), kMaxRead);
+  n = std::max(n, tail_room);
+  if (howmuch >= 0) n = std::min(n, static_cast<std::size_t>(howmuch));
+  return std::min(n, kMaxRead);
 }
 
 }  // namespace

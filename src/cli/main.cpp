@@ -1,6 +1,6 @@
 // evtool's entry point: global options, the command groups, CLI11 errors
 // turned into exit 2, and the engine's log routed through -q / -v.
-#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -52,7 +52,7 @@ std::string version_text() {
   std::string why;
   std::string method = ev::choose_method(ev::Config{}, &why);
   return std::string("evtool ") + ev::version() + "\nbackend: " + (method.empty() ? "none (" + why + ")" : method) +
-         "\n" + OpenSSL_version(OPENSSL_VERSION) + "\n";
+         "\n" + OPENSSL_VERSION_TEXT + "\n";
 }
 
 }  // namespace

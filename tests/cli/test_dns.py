@@ -30,7 +30,6 @@ dnsmasq and shared servers, the class) ends.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import random
@@ -1217,6 +1216,24 @@ class Serve(DnsCase):
                 self.assertEqual(reply.rcode, "NOERROR")
                 self.assertEqual(reply.questions, [(name, 1, 1)])
                 self.assertEqual([r.name for r in reply.answers], [name])
+
+    def test_repeated_questions_vary_in_case_id_and_edns(self):
+        # The same question again and again, as a cache would see it: each
+        # answer still fits its own query.
+        for i, (name, edns) in enumerate([("medium.example.com.", None), ("MEDIUM.example.com.", 1232),
+                                          ("medium.EXAMPLE.com.", None), ("Medium.Example.Com.", 4096),
+                                          ("medium.example.com.", 1232), ("mEdIuM.example.com.", None)] * 2):
+            with self.subTest(i=i, name=name, edns=edns):
+                reply = query(self.port, name, "TXT", qid=1000 + i, edns=edns)
+                self.assertEqual(reply.questions, [(name, TYPES["TXT"], 1)])
+                self.assertEqual(reply.opt_udp is not None, edns is not None)
+                self.assertEqual(reply.tc, edns is None, "over 512 bytes: truncated without EDNS only")
+                if edns:
+                    self.assertEqual([r.name for r in reply.answers], [name])
+                else:
+                    self.assertLessEqual(reply.size, 512)
+                tcp = parse_reply(tcp_exchange(self.port, make_query(name, "TXT", qid=2000 + i, edns=edns)))
+                self.assertEqual((tcp.id, tcp.tc, [r.name for r in tcp.answers]), (2000 + i, False, [name]))
 
     def test_compression(self):
         reply = query(self.port, "example.com", "MX")

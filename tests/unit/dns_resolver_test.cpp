@@ -24,6 +24,7 @@ void scripted(std::unique_ptr<dns::ServerRequest> req) {
   else if (n == "refused.test") req->set_rcode(dns::kRefused);
   else if (n == "notimp.test") req->set_rcode(dns::kNotImp);
   else if (n == "formerr.test") req->set_rcode(dns::kFormErr);
+  else if (n == "notauth.test") req->set_rcode(9);
   else if (!n.starts_with("nodata.")) add_default_answer(*req);
   req->respond();
 }
@@ -76,7 +77,7 @@ TEST_CASE("dns resolver: rcodes become DNS_ERR_* codes") {
   std::vector<Case> cases = {{"nx.test", dns::kErrNotExist, {}},        {"fail.test", dns::kErrServerFailed, {}},
                              {"refused.test", dns::kErrRefused, {}},    {"notimp.test", dns::kErrNotImpl, {}},
                              {"formerr.test", dns::kErrFormat, {}},     {"nodata.test", dns::kErrNoData, {}},
-                             {"ok.test", dns::kErrNone, {}}};
+                             {"notauth.test", dns::kErrUnknown, {}},    {"ok.test", dns::kErrNone, {}}};
   for (Case& c : cases) res->resolve_ipv4(c.name, c.got.cb());
   REQUIRE(run_until(*base, [&] {
     for (const Case& c : cases)

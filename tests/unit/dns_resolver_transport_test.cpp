@@ -12,8 +12,58 @@
 #include <vector>
 
 #include "dns_test_util.h"
+#include "engine/io/buffer_event.h"
+#include "engine/io/listener.h"
 
 using namespace dnstest;
+
+namespace {
+
+// A nameserver over TCP only, which answers each query through `on_query`.
+struct RawTcp {
+  using Handler = std::function<void(const dns::Message& query, ev::BufferEvent& conn)>;
+  RawTcp(ev::EventBase& base, Handler h) : on_query(std::move(h)) {
+    std::string why;
+    listener = ev::ConnListener::bind(
+        base, loopback(), ev::ConnListener::kReusable | ev::ConnListener::kCloseOnFree, -1,
+        [this, &base](ev::ConnListener&, int fd, const ev::SocketAddress&) {
+          auto bev = ev::BufferEvent::socket(base, fd, ev::BufferEvent::kCloseOnFree);
+          bev->setcb([this](ev::BufferEvent& b) { read(b); }, nullptr, nullptr);
+          bev->enable(ev::kRead | ev::kWrite);
+          conns.push_back(std::move(bev));
+        },
+        &why);
+    INFO(why);
+    REQUIRE(listener);
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(listener->fd(), reinterpret_cast<sockaddr*>(&ss), &len);
+    addr = ev::SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
+  }
+  void read(ev::BufferEvent& b) {
+    while (b.input().length() >= 2) {
+      std::uint8_t l[2];
+      b.input().copyout(l, 2);
+      std::size_t n = (static_cast<std::size_t>(l[0]) << 8) | l[1];
+      if (b.input().length() < n + 2) return;
+      Bytes msg(n + 2);
+      b.input().remove(msg.data(), msg.size());
+      on_query(parse(Bytes(msg.begin() + 2, msg.end())), b);
+    }
+  }
+  static void send(ev::BufferEvent& b, const dns::Message& m) {
+    Bytes wire = dns::build_message(m);
+    std::uint8_t l[2] = {static_cast<std::uint8_t>(wire.size() >> 8), static_cast<std::uint8_t>(wire.size())};
+    b.write(l, 2);
+    b.write(wire.data(), wire.size());
+  }
+  Handler on_query;
+  std::unique_ptr<ev::ConnListener> listener;
+  std::vector<std::unique_ptr<ev::BufferEvent>> conns;
+  ev::SocketAddress addr;
+};
+
+}  // namespace
 
 TEST_CASE("dns resolver: timeout after every attempt") {
   auto base = make_test_base();
@@ -347,6 +397,24 @@ TEST_CASE("dns resolver: a truncated answer is retried over TCP") {
     CHECK(g.first() == "192.0.2.1");
     REQUIRE(up.seen.size() == 1);
     CHECK(up.seen[0].tcp);
+  }
+  SUBCASE("over TCP too, answers with a wrong ID or question are ignored") {
+    RawTcp ns(*base, [](const dns::Message& q, ev::BufferEvent& conn) {
+      const std::string name = q.questions.at(0).name;
+      dns::Message fake = reply_to(q, {record(name, dns::kTypeA, "192.0.2.66")});
+      dns::Message wrong_id = fake;
+      wrong_id.header.id ^= 0x0001;
+      dns::Message wrong_name = fake;
+      wrong_name.questions[0].name = "evil.test";
+      for (const dns::Message* m : {&wrong_id, &wrong_name}) RawTcp::send(conn, *m);
+      RawTcp::send(conn, reply_to(q, {record(name, dns::kTypeA, "192.0.2.99")}));  // in the same segment
+    });
+    res->clear_nameservers();
+    res->add_nameserver(ns.addr);
+    Got g;
+    res->resolve_ipv4("a.test", g.cb(), dns::Resolver::kUseTcp);
+    REQUIRE(run_until(*base, [&] { return g.done(); }));
+    CHECK(g.data() == std::vector<std::string>{"192.0.2.99"});
   }
   SUBCASE("TCP answers with SERVFAIL, then the next server") {
     Upstream second(*base);

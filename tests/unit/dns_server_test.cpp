@@ -95,6 +95,12 @@ struct Held {
   std::vector<std::unique_ptr<dns::ServerRequest>> reqs;
 };
 
+std::vector<std::string> texts_of(const std::vector<dns::ResourceRecord>& rrs) {
+  std::vector<std::string> out;
+  for (const dns::ResourceRecord& rr : rrs) out.push_back(rr.data_text());
+  return out;
+}
+
 Bytes header_only(std::uint16_t id, std::uint16_t flags, std::uint16_t qd) {
   return {static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), static_cast<std::uint8_t>(flags >> 8),
           static_cast<std::uint8_t>(flags), 0, static_cast<std::uint8_t>(qd), 0, 0, 0, 0, 0, 0};
@@ -462,17 +468,50 @@ TEST_CASE("dns forwarder: SERVFAIL when the upstream does not answer") {
   CHECK(front.forwarder->pending() == 0);
 }
 
-TEST_CASE("dns forwarder: a truncated upstream answer keeps TC") {
+TEST_CASE("dns forwarder: a truncated upstream answer is asked again over TCP") {
   auto base = make_test_base();
   Upstream up(*base);
-  up.handler = [](std::unique_ptr<dns::ServerRequest> req) {
-    add_default_answer(*req);
-    req->reply().header.tc = true;
+  bool tc_over_tcp = false;
+  up.handler = [&](std::unique_ptr<dns::ServerRequest> req) {
+    const std::string name = req->query().questions[0].name;
+    if (req->over_tcp()) {
+      req->add_record(dns::Section::Answer, record(name, dns::kTypeA, "192.0.2.99"));
+      req->add_record(dns::Section::Answer, record(name, dns::kTypeA, "192.0.2.100"));
+    } else {
+      req->add_record(dns::Section::Answer, record(name, dns::kTypeA, "192.0.2.66"));
+    }
+    req->reply().header.tc = !req->over_tcp() || tc_over_tcp;
     req->respond();
   };
   Front front(*base, up.address(), std::chrono::seconds(5));
   UdpClient udp(front.server->address());
   udp.send(make_query("tc.test", dns::kTypeA, 9));
   REQUIRE(run_until(*base, [&] { return udp.poll() >= 1; }));
-  CHECK(parse(udp.replies[0]).header.tc);  // so the client retries over TCP
+  dns::Message m = parse(udp.replies[0]);
+  CHECK(m.header.id == 9);
+  CHECK_FALSE(m.header.tc);
+  CHECK(texts_of(m.answers) == std::vector<std::string>{"192.0.2.99", "192.0.2.100"});
+  REQUIRE(up.seen.size() == 2);
+  CHECK(up.seen[1].tcp);
+
+  tc_over_tcp = true;  // still truncated over TCP: the client must hear TC
+  udp.send(make_query("tc.test", dns::kTypeA, 10));
+  REQUIRE(run_until(*base, [&] { return udp.poll() >= 2; }));
+  CHECK(parse(udp.replies[1]).header.tc);
+  CHECK(front.forwarder->pending() == 0);
+}
+
+TEST_CASE("dns forwarder: a request outliving the forwarder's answer or the forwarder") {
+  auto base = make_test_base();
+  Upstream up(*base);
+  up.handler = up.hold();
+  auto front = std::make_unique<Front>(*base, up.address(), std::chrono::seconds(5));
+  UdpClient udp(front->server->address());
+  udp.send(make_query("a.test", dns::kTypeA, 1));
+  REQUIRE(run_until(*base, [&] { return up.held.size() == 1; }));
+  CHECK(front->forwarder->pending() == 1);
+  front->forwarder.reset();  // pending requests go unanswered, nothing crashes
+  Upstream::answer(std::move(up.held[0]));
+  run_for(*base, std::chrono::milliseconds(30));
+  CHECK(udp.poll() == 0);
 }

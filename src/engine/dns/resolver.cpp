@@ -54,10 +54,13 @@ class Resolver::Request {
   Result best;  // the most telling failure so far
   bool cancelled = false;
   bool finished = false;
-  std::vector<Request*> children;  // getaddrinfo: the A and AAAA queries
+  std::vector<Request*> children;  // getaddrinfo: its A and AAAA queries not yet finished
+  Request* parent = nullptr;        // getaddrinfo's, for its A and AAAA queries
+  Event skew;                       // getaddrinfo: the other family's grace period
 };
 
 struct Resolver::Transaction {
+  Resolver* owner = nullptr;
   Request* req = nullptr;
   std::string qname;  // as sent (0x20 case randomisation applied)
   std::uint16_t id = 0;
@@ -69,6 +72,12 @@ struct Resolver::Transaction {
   std::unique_ptr<BufferEvent> tcp;
   bool over_tcp = false;
   bool launched = false;  // counted in inflight_
+  // A plain function, so that the event can be re-assigned for the next
+  // attempt from inside its own callback.
+  static void on_readable(int, short, void* arg) {
+    auto* t = static_cast<Transaction*>(arg);
+    t->owner->on_udp_readable(*t);
+  }
   ~Transaction() {
     read_ev.del();
     if (fd >= 0) ::close(fd);
@@ -84,10 +93,19 @@ std::unique_ptr<Resolver> Resolver::create(EventBase& base, const ResolvConf& co
   return r;
 }
 
+// Every pending request hears kErrShutdown once. All are marked finished
+// before the first callback runs: a callback may cancel another request,
+// and a getaddrinfo's A and AAAA callbacks reach its parent.
 Resolver::~Resolver() {
   *alive_ = false;
+  std::vector<Request*> pending;
   for (auto& req : requests_)
-    if (!req->finished && !req->cancelled && req->cb) {
+    if (!req->finished && !req->cancelled) {
+      req->finished = true;
+      pending.push_back(req.get());
+    }
+  for (Request* req : pending)
+    if (req->cb) {
       Result r;
       r.err = kErrShutdown;
       req->cb(r);
@@ -145,11 +163,16 @@ Resolver::Request* Resolver::query(std::string_view name, std::uint16_t type, Qu
   req->names = candidates(name, flags);
   std::erase_if(req->names, [](const std::string& n) { return !valid_name(n); });
   if (!(flags & kNoHosts) && answer_from_hosts(req, trimmed)) return req;
+  if (servers_.empty()) {
+    Result r;
+    r.err = kErrUnknown;
+    deliver_later(req, std::move(r));
+    return req;
+  }
   start_next_candidate(req);
   return req;
 }
 
-// A and AAAA questions for names in the hosts file are answered from it.
 // A and AAAA questions for names in the hosts file are answered from it
 // (a family the file lacks is NODATA, not a DNS query); "localhost" and
 // names under it never leave the machine (RFC 6761).
@@ -194,8 +217,10 @@ void Resolver::start_next_candidate(Request* req) {
     return finish(req, std::move(r));
   }
   auto t = std::make_unique<Transaction>();
+  t->owner = this;
   t->req = req;
   t->qname = req->names[req->next_name++];
+  t->timer.assign(base_, -1, 0, [this, tp = t.get()](int, short) { on_timeout(*tp); });
   if (conf_.randomize_case)  // 0x20: a spoofer must also guess the case of each letter
     for (char& c : t->qname)
       if (std::isalpha(static_cast<unsigned char>(c)) && (secure_random_u32() & 1))
@@ -254,19 +279,42 @@ Resolver::Server* Resolver::pick_server(std::size_t start, std::size_t attempt, 
 
 namespace {
 
-// A UDP socket on a random source port, connected to the server (so the
-// kernel drops datagrams from anyone else).
-int open_udp(const SocketAddress& server) {
-  int fd = ::socket(server.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+// The local address for sockets to `server`: bind-to when it is of the
+// same family, else any.
+SocketAddress local_for(const SocketAddress& server, const std::optional<SocketAddress>& bind_to) {
+  if (bind_to && bind_to->family() == server.family()) return *bind_to;
   SocketAddress local;
   local.storage.ss_family = static_cast<sa_family_t>(server.family());
   local.length = server.family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  return local;
+}
+
+// A UDP socket on a random source port, connected to the server (so the
+// kernel drops datagrams from anyone else).
+int open_udp(const SocketAddress& server, const std::optional<SocketAddress>& bind_to) {
+  int fd = ::socket(server.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  SocketAddress local = local_for(server, bind_to);
   for (int i = 0; i < 8; ++i) {
     local.set_port(static_cast<int>(1024 + secure_random_uniform(65536 - 1024)));
     if (::bind(fd, local.sa(), local.length) == 0) break;
   }
   if (::connect(fd, server.sa(), server.length) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A TCP socket bound to bind-to (any port), or -1 to let BufferEvent make
+// one when there is no bind-to.
+int open_tcp(const SocketAddress& server, const std::optional<SocketAddress>& bind_to) {
+  if (!bind_to || bind_to->family() != server.family()) return -1;
+  int fd = ::socket(server.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  SocketAddress local = *bind_to;
+  local.set_port(0);
+  if (::bind(fd, local.sa(), local.length) != 0) {
     ::close(fd);
     return -1;
   }
@@ -285,6 +333,11 @@ std::vector<std::uint8_t> make_query(const std::string& qname, std::uint16_t typ
 }  // namespace
 
 void Resolver::send_attempt(Transaction& t) {
+  if (servers_.empty()) {  // cleared while the query was out
+    Result r;
+    r.err = kErrUnknown;
+    return finish_transaction(t, std::move(r));
+  }
   if (t.attempt == 0) t.first_server = next_server_;
   pick_server(t.first_server, t.attempt, &t.server);
   t.id = static_cast<std::uint16_t>(secure_random_u32());
@@ -292,20 +345,19 @@ void Resolver::send_attempt(Transaction& t) {
   if (t.fd >= 0) ::close(t.fd);
   t.fd = -1;
   t.tcp.reset();
-  t.timer.assign(base_, -1, 0, [this, tp = &t](int, short) { on_timeout(*tp); });
   t.timer.add(conf_.timeout);
   if (t.over_tcp || (t.req->flags & kUseTcp)) return send_tcp(t);
-  t.fd = open_udp(servers_[t.server]->addr);
+  t.fd = open_udp(servers_[t.server]->addr, conf_.bind_to);
   std::vector<std::uint8_t> wire = make_query(t.qname, t.req->type, t.id);
   if (t.fd < 0 || ::send(t.fd, wire.data(), wire.size(), 0) < 0) return;  // the timer moves on
-  t.read_ev.assign(base_, t.fd, kRead | kPersist, [this, tp = &t](int, short) { on_udp_readable(*tp); });
+  t.read_ev.assign(base_, t.fd, kRead | kPersist, &Transaction::on_readable, &t);
   t.read_ev.add();
 }
 
 void Resolver::send_tcp(Transaction& t) {
   t.over_tcp = true;
   t.read_ev.del();
-  t.tcp = BufferEvent::socket(base_, -1, BufferEvent::kCloseOnFree);
+  t.tcp = BufferEvent::socket(base_, open_tcp(servers_[t.server]->addr, conf_.bind_to), BufferEvent::kCloseOnFree);
   std::vector<std::uint8_t> wire = make_query(t.qname, t.req->type, t.id);
   std::uint8_t len[2] = {static_cast<std::uint8_t>(wire.size() >> 8), static_cast<std::uint8_t>(wire.size())};
   t.tcp->write(len, 2);
@@ -314,16 +366,17 @@ void Resolver::send_tcp(Transaction& t) {
   t.tcp->setcb(
       [this, tp](BufferEvent& b) {
         Buffer& in = b.input();
-        if (in.length() < 2) return;
-        std::uint8_t l[2];
-        in.copyout(l, 2);
-        std::size_t n = (static_cast<std::size_t>(l[0]) << 8) | l[1];
-        if (in.length() < n + 2) return;
-        std::vector<std::uint8_t> msg(n + 2);
-        in.remove(msg.data(), n + 2);
-        Message answer;
-        if (parse_message({msg.data() + 2, n}, answer).status == ParseStatus::Ok && answer.header.id == tp->id)
-          on_answer(*tp, std::move(answer));
+        while (in.length() >= 2) {
+          std::uint8_t l[2];
+          in.copyout(l, 2);
+          std::size_t n = (static_cast<std::size_t>(l[0]) << 8) | l[1];
+          if (in.length() < n + 2) return;
+          std::vector<std::uint8_t> msg(n + 2);
+          in.remove(msg.data(), n + 2);
+          Message answer;
+          if (parse_message({msg.data() + 2, n}, answer).status == ParseStatus::Ok && is_answer(*tp, answer))
+            return on_answer(*tp, std::move(answer));  // which may destroy this BufferEvent
+        }
       },
       nullptr,
       [tp](BufferEvent&, short what) {
@@ -336,6 +389,16 @@ void Resolver::send_tcp(Transaction& t) {
 
 // ---- receiving ------------------------------------------------------------
 
+// Accept only our answer: ID, and the question exactly as asked (with 0x20
+// the case must match too). The socket being connected to the server
+// takes care of its address and port.
+bool Resolver::is_answer(const Transaction& t, const Message& answer) const {
+  if (!answer.header.qr || answer.header.id != t.id || answer.questions.size() != 1) return false;
+  const Question& q = answer.questions[0];
+  return q.type == t.req->type && q.qclass == kClassIN &&
+         (conf_.randomize_case ? q.name == t.qname : names_equal(q.name, t.qname));
+}
+
 void Resolver::on_udp_readable(Transaction& t) {
   std::uint8_t buf[4096];
   for (;;) {
@@ -343,12 +406,7 @@ void Resolver::on_udp_readable(Transaction& t) {
     if (n < 0) return;  // EAGAIN; or ECONNREFUSED (ICMP): the timer moves on
     Message answer;
     if (parse_message({buf, static_cast<std::size_t>(n)}, answer).status != ParseStatus::Ok) continue;
-    // Accept only our answer: ID, and the question exactly as asked (with
-    // 0x20 the case must match too).
-    bool same_question = answer.questions.size() == 1 && answer.questions[0].type == t.req->type &&
-                         (conf_.randomize_case ? answer.questions[0].name == t.qname
-                                               : names_equal(answer.questions[0].name, t.qname));
-    if (!answer.header.qr || answer.header.id != t.id || !same_question) continue;
+    if (!is_answer(t, answer)) continue;
     if (answer.header.tc) {
       send_tcp(t);  // the same server, the whole answer
       return;
@@ -376,15 +434,14 @@ void Resolver::on_answer(Transaction& t, Message&& msg) {
     // Try the next candidate of the search list; remember NODATA over NXDOMAIN.
     r.err = rcode == kNoError ? kErrNoData : kErrNotExist;
     if (r.err == kErrNoData || req->best.err == kErrNotExist) req->best = std::move(r);
-    std::unique_ptr<Transaction> done = std::move(req->tx);
-    --inflight_;
-    base_.once(-1, 0, [d = std::shared_ptr<Transaction>(std::move(done))](int, short) {});
+    retire(std::move(req->tx));
     start_next_candidate(req);
     pump();
     return;
   }
   // SERVFAIL, REFUSED, NOTIMP, FORMERR: another server may do better.
-  r.err = rcode;
+  // Other rcodes are kErrUnknown, as in libevent.
+  r.err = rcode <= kRefused ? rcode : kErrUnknown;
   if (++t.attempt < servers_.size()) return send_attempt(t);
   finish_transaction(t, std::move(r));
 }
@@ -400,17 +457,29 @@ void Resolver::on_timeout(Transaction& t) {
 
 void Resolver::finish_transaction(Transaction& t, Result&& result) {
   Request* req = t.req;
-  std::unique_ptr<Transaction> done = std::move(req->tx);  // == &t
-  --inflight_;
-  // We may be inside one of its callbacks: destroy it from the loop.
-  base_.once(-1, 0, [d = std::shared_ptr<Transaction>(std::move(done))](int, short) {});
+  retire(std::move(req->tx));  // == &t
   finish(req, std::move(result));
   pump();
+}
+
+// Silences a transaction that is over (its timer, socket and TCP callbacks)
+// and destroys it from the loop: we may be inside one of its callbacks.
+void Resolver::retire(std::unique_ptr<Transaction> t) {
+  if (t->launched) --inflight_;
+  t->timer.del();
+  t->read_ev.del();
+  if (t->tcp) {
+    t->tcp->setcb(nullptr, nullptr, nullptr);
+    t->tcp->disable(kRead | kWrite);
+  }
+  base_.once(-1, 0, [d = std::shared_ptr<Transaction>(std::move(t))](int, short) {});
 }
 
 void Resolver::finish(Request* req, Result&& result) {
   if (req->finished) return;
   req->finished = true;
+  req->skew.del();
+  if (req->parent) std::erase(req->parent->children, req);
   if (!req->cancelled && req->cb) req->cb(result);
   auto it = std::find_if(requests_.begin(), requests_.end(), [req](const auto& p) { return p.get() == req; });
   if (it != requests_.end()) {
@@ -423,10 +492,9 @@ void Resolver::finish(Request* req, Result&& result) {
 void Resolver::cancel(Request* req) {
   if (!req || req->finished) return;
   req->cancelled = true;
-  for (Request* child : req->children) cancel(child);
+  for (Request* child : std::vector<Request*>(req->children)) cancel(child);  // each leaves the list
   std::erase(waiting_, req);
   if (req->tx && req->tx->launched) {
-    req->tx->timer.del();
     Result r;
     r.err = kErrCancel;
     return finish_transaction(*req->tx, std::move(r));
@@ -439,7 +507,9 @@ void Resolver::cancel(Request* req) {
 
 // ---- nameserver health ----------------------------------------------------
 
+// An index from before clear_nameservers() may be out of range.
 void Resolver::server_ok(std::size_t index) {
+  if (index >= servers_.size()) return;
   Server& s = *servers_[index];
   s.timeouts = 0;
   if (s.down) {
@@ -450,6 +520,7 @@ void Resolver::server_ok(std::size_t index) {
 }
 
 void Resolver::server_failed(std::size_t index) {
+  if (index >= servers_.size()) return;
   Server& s = *servers_[index];
   next_server_ = (index + 1) % servers_.size();  // rotate away from it
   if (s.down || ++s.timeouts < std::max(1, conf_.max_timeouts)) return;
@@ -464,13 +535,13 @@ void Resolver::server_failed(std::size_t index) {
 void Resolver::probe(std::size_t index) {
   Server& s = *servers_[index];
   if (!s.down) return;
-  int fd = open_udp(s.addr);
+  int fd = open_udp(s.addr, conf_.bind_to);
   if (fd >= 0) {
     std::vector<std::uint8_t> wire = make_query("", kTypeNS, static_cast<std::uint16_t>(secure_random_u32()));
     ::send(fd, wire.data(), wire.size(), 0);
-    base_.once(fd, kRead, [this, index, fd](int, short what) {
+    base_.once(fd, kRead, [this, index, fd, alive = alive_](int, short what) {
       std::uint8_t buf[512];
-      if ((what & kRead) && ::recv(fd, buf, sizeof buf, 0) >= 12) server_ok(index);
+      if (*alive && (what & kRead) && ::recv(fd, buf, sizeof buf, 0) >= 12) server_ok(index);
       ::close(fd);
     }, conf_.timeout);
   }
@@ -507,52 +578,58 @@ Resolver::Request* Resolver::getaddrinfo(std::string_view name, int port, int fa
     std::vector<SocketAddress> v4, v6;
     int err4 = kErrNone, err6 = kErrNone;
     AddrCallback cb;
-    Event skew;
   };
   auto st = std::make_shared<State>();
   st->cb = std::move(cb);
   auto parent = std::make_unique<Request>();
   Request* p = parent.get();
+  // Only the resolver's destruction reaches the parent's own callback.
+  p->cb = [st](const Result& r) {
+    if (st->delivered) return;
+    st->delivered = true;
+    st->cb(r.err, {});
+  };
   requests_.push_back(std::move(parent));
   if (auto literal = parse_ip(name, port)) {
     base_.once(-1, 0, [this, p, st, a = *literal, alive = alive_](int, short) {
-      if (!*alive || p->cancelled) return;
+      if (!*alive || p->cancelled || st->delivered) return;
+      st->delivered = true;
       st->cb(kErrNone, {a});
       finish(p, Result{});
     });
     return p;
   }
-  // No State captured here: the skew Event inside State stores this.
   auto deliver = [this, p, port](const std::shared_ptr<State>& st) {
     if (st->delivered || p->cancelled) return;
     st->delivered = true;
-    st->skew.del();
     std::vector<SocketAddress> all = st->v4;
     all.insert(all.end(), st->v6.begin(), st->v6.end());
     for (SocketAddress& a : all) a.set_port(port);
     int err = all.empty() ? (st->err4 != kErrNone ? st->err4 : st->err6) : kErrNone;
-    for (Request* child : p->children) cancel(child);  // a family still pending after the skew
+    for (Request* child : std::vector<Request*>(p->children)) cancel(child);  // a family still pending after the skew
     st->cb(err, all);
     finish(p, Result{});
   };
-  auto collected = [this, st, deliver](const Result& r, std::uint16_t type, std::vector<SocketAddress>& out, int& err) {
+  auto collected = [this, p, st, deliver](const Result& r, std::uint16_t type, std::vector<SocketAddress>& out, int& err) {
     err = r.err;
     for (const ResourceRecord& rr : r.answer.answers)
       if (rr.type == type)
         if (auto a = parse_ip(rr.data_text())) out.push_back(*a);
     if (--st->pending == 0) return deliver(st);
-    if (!out.empty()) st->skew.add(allow_skew_);  // the other family gets a little longer
+    if (!out.empty()) p->skew.add(allow_skew_);  // the other family gets a little longer
   };
-  st->skew.assign(base_, -1, 0, [w = std::weak_ptr<State>(st), deliver](int, short) {
+  p->skew.assign(base_, -1, 0, [w = std::weak_ptr<State>(st), deliver](int, short) {
     if (auto s = w.lock()) deliver(s);
   });
   if (family != AF_INET6) {
     ++st->pending;
     p->children.push_back(query(name, kTypeA, [st, collected](const Result& r) { collected(r, kTypeA, st->v4, st->err4); }, flags));
+    p->children.back()->parent = p;
   }
   if (family != AF_INET) {
     ++st->pending;
     p->children.push_back(query(name, kTypeAAAA, [st, collected](const Result& r) { collected(r, kTypeAAAA, st->v6, st->err6); }, flags));
+    p->children.back()->parent = p;
   }
   return p;
 }

@@ -105,11 +105,13 @@ class Resolver {
   void pump();
   void send_attempt(Transaction& t);
   void send_tcp(Transaction& t);
+  bool is_answer(const Transaction& t, const Message& answer) const;
   void on_udp_readable(Transaction& t);
   void on_answer(Transaction& t, Message&& msg);
   void on_timeout(Transaction& t);
   void finish(Request* req, Result&& result);
   void finish_transaction(Transaction& t, Result&& result);
+  void retire(std::unique_ptr<Transaction> t);
   Server* pick_server(std::size_t start, std::size_t attempt, std::size_t* index);
   void server_failed(std::size_t index);
   void server_ok(std::size_t index);

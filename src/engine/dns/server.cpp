@@ -45,6 +45,7 @@ void ServerRequest::add_record(Section section, ResourceRecord rr) {
 int ServerRequest::respond() {
   if (done_ || !server_) return -1;
   done_ = true;
+  if (!*server_alive_) return -1;  // a request kept past its server's life
   if (!tcp_) {
     std::vector<std::uint8_t> wire = build_message(reply_, max_udp_size());
     if (cacheable_ && server_->cache_ && !cache_key_.empty()) server_->cache_->store(std::move(cache_key_), wire);
@@ -205,6 +206,7 @@ void Server::handle_packet(std::span<const std::uint8_t> packet, const SocketAdd
   std::unique_ptr<ServerRequest> req(new ServerRequest());
   if (cache_key) req->cache_key_ = key_scratch_;
   req->server_ = this;
+  req->server_alive_ = alive_;
   req->peer_ = peer;
   req->tcp_ = conn != nullptr;
   if (conn) req->tcp_conn_ = conn;
@@ -253,6 +255,7 @@ void Server::accept_tcp(int fd, const SocketAddress& peer) {
 }
 
 void Server::read_tcp(const std::shared_ptr<TcpConn>& conn) {
+  auto alive = alive_;  // the request callback may destroy the server
   Buffer& in = conn->bev->input();
   std::vector<std::uint8_t> msg;
   while (in.length() >= 2) {
@@ -264,7 +267,7 @@ void Server::read_tcp(const std::shared_ptr<TcpConn>& conn) {
     msg.resize(n);
     in.remove(msg.data(), n);
     handle_packet(msg, conn->peer, conn);
-    if (conn->bev == nullptr) return;
+    if (!*alive) return;
   }
 }
 

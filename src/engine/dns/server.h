@@ -49,7 +49,7 @@ class ServerRequest {
   void set_cacheable(bool on) { cacheable_ = on; }
 
   // Sends the reply (UDP answers over the client's size are truncated with
-  // TC set). Returns 0, or -1 if the client is gone (TCP closed).
+  // TC set). Returns 0, or -1 if the client (TCP) or the server is gone.
   int respond();
   // Sends nothing.
   void drop();
@@ -59,6 +59,7 @@ class ServerRequest {
   friend class Server;
   ServerRequest() = default;
   Server* server_ = nullptr;
+  std::shared_ptr<const bool> server_alive_;  // false once the server is destroyed
   std::weak_ptr<void> tcp_conn_;  // alive while the TCP connection is
   Message query_, reply_;
   SocketAddress peer_;

@@ -610,9 +610,10 @@ void Buffer::changed(std::size_t orig, std::size_t added, std::size_t deleted) {
     pending_.n_deleted += deleted;
     return;
   }
+  const BufferChange change{orig, added, deleted};
+  if (hook_) hook_(hook_owner_, *this, change);
   if (!callbacks_ || callbacks_->entries.empty()) return;
   auto& list = *callbacks_;
-  const BufferChange change{orig, added, deleted};
   ++list.running;
   for (auto& e : list.entries) {
     if (e.enabled && !e.removed) e.fn(*this, change);

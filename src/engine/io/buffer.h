@@ -160,6 +160,14 @@ class Buffer {
   // the buffer. Callbacks may add, remove or modify (re-entrantly).
   using ChangeCallback = std::function<void(Buffer& buf, const BufferChange& change)>;
   int add_cb(ChangeCallback cb);  // returns an id
+  // One hook for the object that owns this buffer (a BufferEvent): like a
+  // change callback, but a plain function pointer that costs no allocation
+  // per buffer. Runs before the callbacks; nullptr removes it.
+  using OwnerHook = void (*)(void* owner, Buffer& buf, const BufferChange& change);
+  void set_owner_hook(OwnerHook hook, void* owner) {
+    hook_ = hook;
+    hook_owner_ = owner;
+  }
   // Each returns 0, or -1 for an unknown id.
   int remove_cb(int id);
   int set_cb_enabled(int id, bool enabled);
@@ -198,6 +206,8 @@ class Buffer {
   bool front_frozen_ = false;
   bool back_frozen_ = false;
   std::unique_ptr<detail::CallbackList> callbacks_;  // allocated on first add_cb
+  OwnerHook hook_ = nullptr;
+  void* hook_owner_ = nullptr;
   int next_cb_id_ = 1;
   int suspended_ = 0;
   BufferChange pending_{0, 0, 0};

@@ -20,14 +20,32 @@ std::unique_ptr<BufferEvent> BufferEvent::socket(EventBase& base, int fd, int op
 BufferEvent::BufferEvent(EventBase& base, int fd, int options) : base_(base), options_(options), fd_(fd) {
   read_ev_.assign(base, fd, kRead | kPersist, &BufferEvent::on_readable, this);
   write_ev_.assign(base, fd, kWrite | kPersist, &BufferEvent::on_writable, this);
-  deferred_ev_.assign(base, -1, 0, &BufferEvent::on_deferred, this);
-  refill_ev_.assign_timer(base, &BufferEvent::on_refill, this);
-  output_.add_cb([this](Buffer&, const BufferChange& c) {
-    if (c.n_added) output_changed();
-  });
-  input_.add_cb([this](Buffer&, const BufferChange& c) {
-    if (c.n_deleted) input_changed();
-  });
+  // Plain hooks, not change callbacks: no allocation per connection.
+  output_.set_owner_hook(
+      [](void* self, Buffer&, const BufferChange& c) {
+        if (c.n_added) static_cast<BufferEvent*>(self)->output_changed();
+      },
+      this);
+  input_.set_owner_hook(
+      [](void* self, Buffer&, const BufferChange& c) {
+        if (c.n_deleted) static_cast<BufferEvent*>(self)->input_changed();
+      },
+      this);
+}
+
+// The events only some connections need are made on first use: an idle
+// connection should cost as little memory as possible.
+Event& BufferEvent::deferred_event() {
+  if (!deferred_ev_) deferred_ev_ = std::make_unique<Event>(base_, -1, 0, &BufferEvent::on_deferred, this);
+  return *deferred_ev_;
+}
+
+Event& BufferEvent::refill_event() {
+  if (!refill_ev_) {
+    refill_ev_ = std::make_unique<Event>();
+    refill_ev_->assign_timer(base_, &BufferEvent::on_refill, this);
+  }
+  return *refill_ev_;
 }
 
 BufferEvent::~BufferEvent() {
@@ -35,7 +53,8 @@ BufferEvent::~BufferEvent() {
   remove_from_rate_limit_group();
   read_ev_.del();
   write_ev_.del();
-  deferred_ev_.del();
+  deferred_ev_.reset();
+  refill_ev_.reset();
   if ((options_ & kCloseOnFree) && fd_ >= 0) ::close(fd_);
 }
 
@@ -318,14 +337,14 @@ void BufferEvent::handle_write(short what) {
 int BufferEvent::set_rate_limit(const TokenBucketConfig* cfg) {
   if (!cfg) {
     bucket_.reset();
-    refill_ev_.del();
+    if (refill_ev_) refill_ev_->del();
     rate_limit_refilled();
     return 0;
   }
   bucket_ = std::make_unique<TokenBucket>(*cfg, 0);
   *bucket_ = TokenBucket(*cfg, bucket_->tick_of(base_.now_us()));
   // A direction waiting for the old bucket's next tick tries the new one.
-  refill_ev_.del();
+  if (refill_ev_) refill_ev_->del();
   rate_limit_refilled();
   return 0;
 }
@@ -397,10 +416,10 @@ void BufferEvent::wait_for_tokens() {
     if (group_->read_limit() <= 0) group_->decrement_read(0);
     if (group_->write_limit() <= 0) group_->decrement_write(0);
   }
-  if (!bucket_ || refill_ev_.pending(kTimeout)) return;
+  if (!bucket_ || (refill_ev_ && refill_ev_->pending(kTimeout))) return;
   std::int64_t tick_us = bucket_->config().tick.count();
   std::int64_t now = base_.now_us();
-  refill_ev_.add(Duration(tick_us - now % tick_us));
+  refill_event().add(Duration(tick_us - now % tick_us));
 }
 
 void BufferEvent::on_refill(int, short, void* arg) { static_cast<BufferEvent*>(arg)->rate_limit_refilled(); }
@@ -419,7 +438,7 @@ void BufferEvent::run_readcb() {
   if (!cbs_->read) return;
   if (options_ & kDeferCallbacks) {
     deferred_read_ = true;
-    deferred_ev_.activate(kTimeout);
+    deferred_event().activate(kTimeout);
     return;
   }
   auto cbs = cbs_;
@@ -430,7 +449,7 @@ void BufferEvent::run_writecb() {
   if (!cbs_->write) return;
   if (options_ & kDeferCallbacks) {
     deferred_write_ = true;
-    deferred_ev_.activate(kTimeout);
+    deferred_event().activate(kTimeout);
     return;
   }
   auto cbs = cbs_;
@@ -442,7 +461,7 @@ void BufferEvent::run_eventcb(short what) {
   if (options_ & kDeferCallbacks) {
     deferred_what_ |= what;
     deferred_errno_ = errno;
-    deferred_ev_.activate(kTimeout);
+    deferred_event().activate(kTimeout);
     return;
   }
   auto cbs = cbs_;

@@ -170,7 +170,10 @@ class BufferEvent {
   void spend(bool reading, ssize_t n);
 
   int fd_;
-  Event read_ev_, write_ev_, deferred_ev_, refill_ev_;
+  Event read_ev_, write_ev_;
+  std::unique_ptr<Event> deferred_ev_, refill_ev_;  // made on first use
+  Event& deferred_event();
+  Event& refill_event();
   std::unique_ptr<TokenBucket> bucket_;
   RateLimitGroup* group_ = nullptr;
   bool read_limited_ = false, write_limited_ = false;  // out of tokens

@@ -461,7 +461,7 @@ TEST_CASE("dns resolver: manual configuration") {
   SUBCASE("replaced while a query waits for its answer") {
     Upstream second(*base);
     up.handler = up.hold();
-    res->config().timeout = std::chrono::milliseconds(100);
+    res->config().timeout = std::chrono::milliseconds(250);
     res->config().attempts = 3;
     Got pending;
     res->resolve_ipv4("b.test", pending.cb());
@@ -479,11 +479,15 @@ TEST_CASE("dns resolver: resolv.conf options take effect") {
   Upstream up(*base);
   dns::ResolvConf conf = dns::parse_resolv_conf(
       "nameserver 127.0.0.1:" + std::to_string(up.address().port()) +
-      "\nsearch a.test\noptions ndots:2 timeout:0.2 attempts:1 max-inflight:1 randomize-case:1 bind-to:127.0.0.2\n");
+      "\nsearch a.test\noptions ndots:2 timeout:1 attempts:1 max-inflight:1 randomize-case:1 bind-to:127.0.0.2"
+      "\noptions max-timeouts:4 initial-probe-timeout:2\n");
   CHECK(conf.warnings.empty());
   auto res = make_resolver(*base, conf);
+  CHECK(res->nameserver_count() == 1);
   CHECK(res->config().ndots == 2);
   CHECK(res->config().max_inflight == 1);
+  CHECK(res->config().max_timeouts == 4);
+  CHECK(res->config().initial_probe_timeout == std::chrono::seconds(2));
   Got g1, g2;
   res->resolve_ipv4("www.example", g1.cb());
   res->resolve_ipv4("www.example", g2.cb());

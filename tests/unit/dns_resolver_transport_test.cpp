@@ -86,7 +86,7 @@ TEST_CASE("dns resolver: timeout after every attempt") {
 TEST_CASE("dns resolver: failover to the next nameserver") {
   auto base = make_test_base();
   Upstream first(*base), second(*base);
-  dns::ResolvConf conf = conf_for({first.address(), second.address()}, std::chrono::milliseconds(100));
+  dns::ResolvConf conf = conf_for({first.address(), second.address()}, std::chrono::milliseconds(250));
   conf.max_timeouts = 10;  // stays up: this is failover, not failure detection
 
   SUBCASE("the first is silent") {
@@ -156,7 +156,7 @@ TEST_CASE("dns resolver: failed nameservers are detected and probed back") {
   }
   SUBCASE("a down server is skipped while another is up") {
     first.handler = &Upstream::drop;
-    dns::ResolvConf conf = conf_for({first.address(), second.address()}, std::chrono::milliseconds(100));
+    dns::ResolvConf conf = conf_for({first.address(), second.address()}, std::chrono::milliseconds(250));
     conf.max_timeouts = 1;
     conf.initial_probe_timeout = std::chrono::seconds(60);
     auto res = make_resolver(*base, conf);

@@ -359,6 +359,51 @@ TEST_CASE("dns server: a request outliving its client or its server") {
   CHECK(udp.poll() == 0);
 }
 
+TEST_CASE("dns server: the answer cache") {
+  auto base = make_test_base();
+  int calls = 0;
+  std::string why;
+  auto server = dns::Server::bind(
+      *base, loopback(),
+      [&](std::unique_ptr<dns::ServerRequest> req) {
+        ++calls;
+        add_default_answer(*req);
+        req->set_cacheable(req->query().questions[0].type == dns::kTypeA);
+        req->respond();
+      },
+      &why);
+  REQUIRE(server);
+  server->enable_answer_cache(100);
+  UdpClient udp(server->address());
+  auto ask = [&](std::string_view name, std::uint16_t type, std::uint16_t id) {
+    std::size_t before = udp.replies.size();
+    udp.send(make_query(name, type, id));
+    REQUIRE(run_until(*base, [&] { return udp.poll() > before; }));
+    return parse(udp.replies.back());
+  };
+  dns::Message first = ask("Www.Test", dns::kTypeA, 1);
+  CHECK(first.answers.at(0).name == "Www.Test");
+  dns::Message hit = ask("wWW.test", dns::kTypeA, 2);  // same question, another spelling
+  CHECK(calls == 1);
+  CHECK(server->cache_hits() == 1);
+  CHECK(hit.header.id == 2);
+  CHECK(hit.questions.at(0).name == "wWW.test");
+  REQUIRE(hit.answers.size() == 1);
+  CHECK(hit.answers[0].name == "wWW.test");
+  CHECK(hit.answers[0].data_text() == "192.0.2.1");
+  ask("www.test", dns::kTypeAAAA, 3);  // not cacheable: asked each time
+  ask("www.test", dns::kTypeAAAA, 4);
+  CHECK(calls == 3);
+  server->clear_answer_cache();
+  ask("www.test", dns::kTypeA, 5);
+  CHECK(calls == 4);
+  TcpClient tcp(server->address());  // TCP is never answered from the cache
+  tcp.send(make_query("www.test", dns::kTypeA, 6));
+  REQUIRE(run_until(*base, [&] { return tcp.poll() >= 1; }));
+  CHECK(calls == 5);
+  CHECK(parse(tcp.replies[0]).header.id == 6);
+}
+
 TEST_CASE("dns server: binding a port in use fails with a reason") {
   auto base = make_test_base();
   Held h(*base);

@@ -68,7 +68,12 @@ std::string_view strip_comment(std::string_view line, std::string_view markers) 
   return line.substr(0, line.find_first_of(markers));
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s.substr(0, 100)) + "'"; }
+std::string quoted(std::string_view s) {
+  std::string out(1, '\'');  // built in place: GCC 12 misreads "'" + string as overlapping (-Wrestrict)
+  out.append(s.substr(0, 100));
+  out.push_back('\'');
+  return out;
+}
 
 template <typename T>
 std::optional<T> parse_number(std::string_view text) {

@@ -35,14 +35,16 @@ void add_global_options(CLI::App& app, evtool::GlobalOptions& o) {
   app.add_option("--backend", o.backend, "Use this backend")
       ->check(CLI::IsMember(methods))->group(group)->option_text("NAME");
   app.add_option("--avoid", o.avoid, "Never use this backend (repeatable)")
-      ->check(CLI::IsMember(methods))->group(group)->option_text("NAME");
+      ->check(CLI::IsMember(methods))->group(group)->option_text("NAME")
+      ->allow_extra_args(false);  // one name per --avoid: what follows is the command's
   app.add_option("--require", o.require, "Require a backend feature: ET, O1 or FDS (repeatable)")
       ->check(CLI::IsMember({"ET", "O1", "FDS"}, CLI::ignore_case))
       ->transform([](std::string s) {
         for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         return s;
       })
-      ->group(group)->option_text("FEATURE");
+      ->group(group)->option_text("FEATURE")
+      ->allow_extra_args(false);
   app.add_flag("--json", o.json, "Machine-readable output on stdout")->group(group);
   app.add_flag("-q,--quiet", o.quiet, "No diagnostics or logs; data only")->group(group);
   app.add_flag("-v,--verbose", o.verbose, "Diagnostics on stderr")->group(group);

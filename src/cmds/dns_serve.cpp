@@ -193,9 +193,11 @@ void add_dns_serve_command(CLI::App& dns, Context& ctx) {
   CLI::App* cmd = dns.add_subcommand("serve", "Authoritative DNS server on UDP and TCP");
   cmd->add_option("--port", o->port, "Port for UDP and TCP (default 5353; 0 picks a free one)")->check(kPort);
   cmd->add_option("--bind", o->bind, "Address to listen on (default 0.0.0.0)")->check(kIpAddress)->option_text("ADDR");
-  cmd->add_option("--zone", o->zones, "Zone (master) file to serve (repeatable)")->option_text("FILE");
-  cmd->add_option("--record", o->records, "A record: 'NAME [TTL] [IN] TYPE DATA' (repeatable)")->option_text("RR");
-  cmd->add_option("--hosts", o->hosts, "Hosts file: A/AAAA and their PTR records")->option_text("FILE");
+  // Repeatable options take one value each time.
+  cmd->add_option("--zone", o->zones, "Zone (master) file to serve (repeatable)")->option_text("FILE")->allow_extra_args(false);
+  cmd->add_option("--record", o->records, "A record: 'NAME [TTL] [IN] TYPE DATA' (repeatable)")
+      ->option_text("RR")->allow_extra_args(false);
+  cmd->add_option("--hosts", o->hosts, "Hosts file: A/AAAA and their PTR records")->option_text("FILE")->allow_extra_args(false);
   cmd->add_option("--ttl", o->ttl, "TTL for records without one (default 300)")->check(CLI::Range(0L, 2147483647L));
   cmd->add_option("--forward", o->forward, "Relay names outside our data to ADDR[:PORT]")
       ->check(kAddressPort)->option_text("ADDR[:PORT]");

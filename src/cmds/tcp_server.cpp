@@ -69,7 +69,6 @@ int run_tcp_server(const Context& ctx, const ServerOptions& opts, const HandlerF
     if (!setup_loop(*shared.loops.back(), addr, make_handler, &rc)) return rc;
     if (i == 0) addr = shared.loops[0]->listener->local_address();  // port 0: share the real one
   }
-  print_listening(ctx, addr);
   ServerLoop& main_loop = *shared.loops[0];
   StopSignals stop(*main_loop.base, [&shared](int) {
     for (std::size_t i = 1; i < shared.loops.size(); ++i) {
@@ -78,6 +77,7 @@ int run_tcp_server(const Context& ctx, const ServerOptions& opts, const HandlerF
     }
     shared.loops[0]->base->loopbreak();
   });
+  print_listening(ctx, addr);  // after the signal handlers: scripts may signal at once
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < shared.loops.size(); ++i) {
     ServerLoop* lp = shared.loops[i].get();

@@ -134,7 +134,7 @@ void Buffer::drain_front(std::size_t len) {
       return;
     }
     len -= s->len;
-    if (s == tail_ && s->kind == SegmentKind::Inline && s->capacity <= kKeepCapacity) {
+    if (keep_drained_tail_ && s == tail_ && s->kind == SegmentKind::Inline && s->capacity <= kKeepCapacity) {
       s->misalign = 0;
       s->len = 0;
       return;

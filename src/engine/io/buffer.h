@@ -164,6 +164,10 @@ class Buffer {
   // change callback, but a plain function pointer that costs no allocation
   // per buffer. Runs before the callbacks; nullptr removes it.
   using OwnerHook = void (*)(void* owner, Buffer& buf, const BufferChange& change);
+  // Whether a drained small tail segment is kept for the next add (faster
+  // refills) or freed (less memory while the buffer sits empty, which is
+  // what a connection's buffers mostly do). Default: kept.
+  void set_keep_drained_tail(bool keep) { keep_drained_tail_ = keep; }
   void set_owner_hook(OwnerHook hook, void* owner) {
     hook_ = hook;
     hook_owner_ = owner;
@@ -207,6 +211,7 @@ class Buffer {
   bool back_frozen_ = false;
   std::unique_ptr<detail::CallbackList> callbacks_;  // allocated on first add_cb
   OwnerHook hook_ = nullptr;
+  bool keep_drained_tail_ = true;
   void* hook_owner_ = nullptr;
   int next_cb_id_ = 1;
   int suspended_ = 0;

@@ -20,6 +20,10 @@ std::unique_ptr<BufferEvent> BufferEvent::socket(EventBase& base, int fd, int op
 BufferEvent::BufferEvent(EventBase& base, int fd, int options) : base_(base), options_(options), fd_(fd) {
   read_ev_.assign(base, fd, kRead | kPersist, &BufferEvent::on_readable, this);
   write_ev_.assign(base, fd, kWrite | kPersist, &BufferEvent::on_writable, this);
+  // Most connections are idle most of the time: an emptied buffer gives its
+  // memory back rather than keeping a segment per connection.
+  input_.set_keep_drained_tail(false);
+  output_.set_keep_drained_tail(false);
   // Plain hooks, not change callbacks: no allocation per connection.
   output_.set_owner_hook(
       [](void* self, Buffer&, const BufferChange& c) {

@@ -58,12 +58,12 @@ void Event::assign(EventBase& base, int fd, short what, EventCallback cb, void* 
 }
 
 void Event::call_function(int fd, short what, void* arg) {
-  static_cast<Event*>(arg)->fn_(fd, what);
+  (*static_cast<Event*>(arg)->fn_)(fd, what);
 }
 
 void Event::assign(EventBase& base, int fd, short what, std::function<void(int, short)> fn) {
   assign(base, fd, what, &Event::call_function, this);
-  fn_ = std::move(fn);
+  fn_ = std::make_unique<std::function<void(int, short)>>(std::move(fn));
 }
 
 int Event::add() {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 
 namespace ev {
@@ -132,7 +133,9 @@ class Event {
   Event* queue_prev_ = nullptr;
   Event* base_next_ = nullptr;    // every event assigned to the base, so that
   Event* base_prev_ = nullptr;    // a dying base can detach them all
-  std::function<void(int, short)> fn_;
+  // Only events assigned a std::function carry one (most use a plain
+  // function pointer): kept out of line to keep every Event small.
+  std::unique_ptr<std::function<void(int, short)>> fn_;
 };
 
 }  // namespace ev

@@ -83,9 +83,7 @@ int BufferEvent::connect_hostname(dns::Resolver& resolver, int family, std::stri
   auto alive = alive_;
   resolver.getaddrinfo(host, port, family, [this, alive](int err, const std::vector<SocketAddress>& addrs) {
     if (!*alive) return;
-    dns_error_ = err;
-    addrs_ = addrs;
-    next_addr_ = 0;
+    hostname_ = std::make_unique<HostnameConnect>(HostnameConnect{addrs, 0, err});
     if (!try_next_address()) {
       errno = EHOSTUNREACH;
       run_eventcb(kError);
@@ -96,8 +94,8 @@ int BufferEvent::connect_hostname(dns::Resolver& resolver, int family, std::stri
 
 // Starts connecting to the next resolved address; false when none is left.
 bool BufferEvent::try_next_address() {
-  while (next_addr_ < addrs_.size()) {
-    const SocketAddress& addr = addrs_[next_addr_++];
+  while (hostname_ && hostname_->next < hostname_->addrs.size()) {
+    const SocketAddress addr = hostname_->addrs[hostname_->next++];
     if ((options_ & kCloseOnFree) && fd_ >= 0) {
       read_ev_.del();
       write_ev_.del();

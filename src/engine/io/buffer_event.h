@@ -78,7 +78,7 @@ class BufferEvent {
   // connects to each address in turn until one accepts; kConnected, or
   // kError once every address failed (dns_error() says if resolving did).
   int connect_hostname(dns::Resolver& resolver, int family, std::string_view host, int port);
-  int dns_error() const { return dns_error_; }
+  int dns_error() const { return hostname_ ? hostname_->dns_error : 0; }
 
   void setcb(DataCallback readcb, DataCallback writecb, EventCallback eventcb);
   // kRead / kWrite. A new BufferEvent has writing enabled and reading
@@ -192,10 +192,13 @@ class BufferEvent {
   short deferred_what_ = 0;  // event bits waiting to be delivered
   int deferred_errno_ = 0;   // errno when they happened, restored for the callback
   bool deferred_read_ = false, deferred_write_ = false;
-  std::vector<SocketAddress> addrs_;  // connect_hostname: the ones left to try
-  std::size_t next_addr_ = 0;
+  struct HostnameConnect {  // connect_hostname's state, only while it is used
+    std::vector<SocketAddress> addrs;  // the ones left to try
+    std::size_t next = 0;
+    int dns_error = 0;
+  };
+  std::unique_ptr<HostnameConnect> hostname_;
   bool in_read_callback_ = false;
-  int dns_error_ = 0;
 };
 
 }  // namespace ev

@@ -91,7 +91,6 @@ int Event::add(Duration timeout) {
   if (state_ & kStateTimeout) b.remove_timeout(this);
   if ((state_ & kStateActive) && res_ == kTimeout) b.remove_active(this);
   interval_us_ = timeout.count();
-  state_ |= kStateInterval;
   b.insert_timeout(this, EventBase::deadline_after(b.now_us(), interval_us_), -1);
   b.recount(this, old);
   return 0;
@@ -108,7 +107,6 @@ int Event::add(const CommonTimeout& timeout) {
   if (state_ & kStateTimeout) b.remove_timeout(this);
   if ((state_ & kStateActive) && res_ == kTimeout) b.remove_active(this);
   interval_us_ = timeout.duration.count();
-  state_ |= kStateInterval;
   b.insert_timeout(this, EventBase::deadline_after(b.now_us(), interval_us_), timeout.index);
   b.recount(this, old);
   return 0;
@@ -141,7 +139,6 @@ int Event::remove_timer() {
   std::uint16_t old = state_;
   if (state_ & kStateTimeout) base_->remove_timeout(this);
   interval_us_ = -1;
-  state_ &= static_cast<std::uint16_t>(~kStateInterval);
   base_->recount(this, old);
   return 0;
 }

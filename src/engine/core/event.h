@@ -108,31 +108,27 @@ class Event {
     kStateActive = 0x08,
     kStateInternal = 0x10,  // engine plumbing: does not keep the loop alive
     kStateOnce = 0x20,      // owned by the base, freed after it runs
-    kStateInterval = 0x40,  // interval_us_ is set: a persistent event restarts it
   };
   static void call_function(int fd, short what, void* arg);
   void check_live(const char* op) const;
 
-  // What dispatch touches for every active event comes first, in one
-  // cache line: callback, links of the fd list and the active queue, state.
+  EventBase* base_ = nullptr;
   EventCallback cb_ = nullptr;
   void* arg_ = nullptr;
-  Event* fd_next_ = nullptr;      // other events on the same fd / signal
-  Event* fd_prev_ = nullptr;
-  Event* active_next_ = nullptr;  // active queue of its priority
-  Event* active_prev_ = nullptr;
   int fd_ = -1;
   short events_ = 0;
   short res_ = 0;
   short ncalls_ = 0;
   std::uint16_t state_ = 0;
   int priority_ = 0;
-  // Timeouts and bookkeeping.
-  EventBase* base_ = nullptr;
   int heap_index_ = -1;         // position in the timer heap
   int common_index_ = -1;       // common-timeout queue, when in one
   std::int64_t deadline_us_ = 0;  // absolute, on the base's monotonic clock
   std::int64_t interval_us_ = -1; // the timeout given to add(); -1: none
+  Event* fd_next_ = nullptr;      // other events on the same fd / signal
+  Event* fd_prev_ = nullptr;
+  Event* active_next_ = nullptr;  // active queue of its priority
+  Event* active_prev_ = nullptr;
   Event* queue_next_ = nullptr;   // common-timeout queue
   Event* queue_prev_ = nullptr;
   Event* base_next_ = nullptr;    // every event assigned to the base, so that

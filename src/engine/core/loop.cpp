@@ -253,7 +253,7 @@ void EventBase::run_callback(Event* ev) {
   if (ev->events_ & kPersist) {
     // Every run restarts the timeout (the guide, 1.3): from the nominal
     // deadline after a timeout, from now after I/O or a manual activation.
-    if (ev->state_ & Event::kStateInterval) {  // (the flag keeps the cold half of Event untouched)
+    if (ev->interval_us_ >= 0) {
       if (ev->state_ & Event::kStateTimeout) remove_timeout(ev);
       std::int64_t now = now_us();
       std::int64_t run_at = deadline_after((res & kTimeout) ? ev->deadline_us_ : now, ev->interval_us_);

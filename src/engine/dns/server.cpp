@@ -15,6 +15,7 @@ namespace {
 constexpr int kUdpPerWakeup = 128;          // fairness with TCP and timers
 constexpr int kUdpBatch = 32;               // datagrams per recvmmsg / sendmmsg
 constexpr std::size_t kUdpSlot = 4096;      // bytes per received datagram
+constexpr int kUdpReceiveBuffer = 8 << 20;  // SO_RCVBUF for bursts
 constexpr std::size_t kMaxTcpBacklog = 256 * 1024;  // unread answers before we give up on a client
 constexpr Duration kTcpIdle{10000000};
 constexpr std::uint16_t kOurUdpSize = 1232;  // the EDNS size we advertise
@@ -81,6 +82,11 @@ static int bind_udp(const SocketAddress& addr, std::string* why) {
     if (fd >= 0) ::close(fd);
     return -1;
   }
+  // A burst of queries should wait in the socket, not be dropped by the
+  // kernel: ask for a large receive buffer (beyond rmem_max when allowed).
+  int size = kUdpReceiveBuffer;
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   return fd;
 }
 

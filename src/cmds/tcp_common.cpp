@@ -125,17 +125,24 @@ void StdinReader::read_some() {
 
 // ---- stdout ---------------------------------------------------------------
 
+namespace {
+// After a failed write to stdout: true to try again (interrupted, or a
+// non-blocking stdout that is full: wait until it drains).
+bool retry_stdout() {
+  if (errno == EINTR) return true;
+  if (errno != EAGAIN) return false;
+  pollfd pfd{STDOUT_FILENO, POLLOUT, 0};
+  ::poll(&pfd, 1, -1);
+  return true;
+}
+}  // namespace
+
 bool write_stdout(const void* data, std::size_t len) {
   const char* p = static_cast<const char*>(data);
   while (len > 0) {
     ssize_t n = ::write(STDOUT_FILENO, p, len);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        pollfd pfd{STDOUT_FILENO, POLLOUT, 0};
-        ::poll(&pfd, 1, -1);
-        continue;
-      }
+      if (retry_stdout()) continue;
       return false;
     }
     p += n;
@@ -145,18 +152,8 @@ bool write_stdout(const void* data, std::size_t len) {
 }
 
 bool write_stdout(ev::Buffer& buf) {
-  while (!buf.empty()) {
-    ssize_t n = buf.write(STDOUT_FILENO);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        pollfd pfd{STDOUT_FILENO, POLLOUT, 0};
-        ::poll(&pfd, 1, -1);
-        continue;
-      }
-      return false;
-    }
-  }
+  while (!buf.empty())
+    if (buf.write(STDOUT_FILENO) < 0 && !retry_stdout()) return false;
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine/dns/tcp_framing.h"
 #include "engine/util/random.h"
 
 namespace ev::dns {
@@ -86,21 +87,13 @@ bool Forwarder::matches(std::uint16_t id, const Message& answer) const {
 void Forwarder::retry_tcp(std::uint16_t id) {
   Pending& p = *pending_.at(id);
   p.tcp = BufferEvent::socket(base_, -1, BufferEvent::kCloseOnFree);
-  std::uint8_t len[2] = {static_cast<std::uint8_t>(p.query.size() >> 8), static_cast<std::uint8_t>(p.query.size())};
-  p.tcp->write(len, 2);
-  p.tcp->write(p.query.data(), p.query.size());
+  write_tcp_message(p.tcp->output(), p.query);
   p.tcp->setcb(
       [this, id](BufferEvent& b) {
-        Buffer& in = b.input();
-        if (in.length() < 2) return;
-        std::uint8_t l[2];
-        in.copyout(l, 2);
-        std::size_t n = (static_cast<std::size_t>(l[0]) << 8) | l[1];
-        if (in.length() < n + 2) return;
-        std::vector<std::uint8_t> msg(n + 2);
-        in.remove(msg.data(), n + 2);
+        std::vector<std::uint8_t> msg;
+        if (!read_tcp_message(b.input(), msg)) return;
         Message answer;
-        if (parse_message({msg.data() + 2, n}, answer).status == ParseStatus::Ok && answer.header.id == id &&
+        if (parse_message(msg, answer).status == ParseStatus::Ok && answer.header.id == id &&
             matches(id, answer))
           relay(id, std::move(answer));
         else

@@ -12,6 +12,7 @@
 #include <cerrno>
 
 #include "engine/core/log.h"
+#include "engine/dns/tcp_framing.h"
 #include "engine/io/buffer_event.h"
 #include "engine/util/random.h"
 
@@ -359,22 +360,14 @@ void Resolver::send_tcp(Transaction& t) {
   t.read_ev.del();
   t.tcp = BufferEvent::socket(base_, open_tcp(servers_[t.server]->addr, conf_.bind_to), BufferEvent::kCloseOnFree);
   std::vector<std::uint8_t> wire = make_query(t.qname, t.req->type, t.id);
-  std::uint8_t len[2] = {static_cast<std::uint8_t>(wire.size() >> 8), static_cast<std::uint8_t>(wire.size())};
-  t.tcp->write(len, 2);
-  t.tcp->write(wire.data(), wire.size());
+  write_tcp_message(t.tcp->output(), wire);
   Transaction* tp = &t;
   t.tcp->setcb(
       [this, tp](BufferEvent& b) {
-        Buffer& in = b.input();
-        while (in.length() >= 2) {
-          std::uint8_t l[2];
-          in.copyout(l, 2);
-          std::size_t n = (static_cast<std::size_t>(l[0]) << 8) | l[1];
-          if (in.length() < n + 2) return;
-          std::vector<std::uint8_t> msg(n + 2);
-          in.remove(msg.data(), n + 2);
+        std::vector<std::uint8_t> msg;
+        while (read_tcp_message(b.input(), msg)) {
           Message answer;
-          if (parse_message({msg.data() + 2, n}, answer).status == ParseStatus::Ok && is_answer(*tp, answer))
+          if (parse_message(msg, answer).status == ParseStatus::Ok && is_answer(*tp, answer))
             return on_answer(*tp, std::move(answer));  // which may destroy this BufferEvent
         }
       },

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine/dns/tcp_framing.h"
 #include "engine/util/socket.h"
 
 namespace ev::dns {
@@ -56,9 +57,7 @@ int ServerRequest::respond() {
   auto conn = std::static_pointer_cast<Server::TcpConn>(tcp_conn_.lock());
   if (!conn) return -1;
   std::vector<std::uint8_t> wire = build_message(reply_, 65535);
-  std::uint8_t len[2] = {static_cast<std::uint8_t>(wire.size() >> 8), static_cast<std::uint8_t>(wire.size())};
-  conn->bev->write(len, 2);
-  conn->bev->write(wire.data(), wire.size());
+  write_tcp_message(conn->bev->output(), wire);
   if (conn->bev->output().length() > kMaxTcpBacklog) server_->close_tcp(conn.get());
   return 0;
 }
@@ -264,14 +263,7 @@ void Server::read_tcp(const std::shared_ptr<TcpConn>& conn) {
   auto alive = alive_;  // the request callback may destroy the server
   Buffer& in = conn->bev->input();
   std::vector<std::uint8_t> msg;
-  while (in.length() >= 2) {
-    std::uint8_t len[2];
-    in.copyout(len, 2);
-    std::size_t n = (static_cast<std::size_t>(len[0]) << 8) | len[1];
-    if (in.length() < 2 + n) return;
-    in.drain(2);
-    msg.resize(n);
-    in.remove(msg.data(), n);
+  while (read_tcp_message(in, msg)) {
     handle_packet(msg, conn->peer, conn);
     if (!*alive) return;
   }

@@ -20,23 +20,6 @@ namespace {
 
 using Loop = ev::EventBase;
 
-struct QuietLog {
-  QuietLog() { ev::set_log_callback([](ev::Severity, const char*) {}); }
-  ~QuietLog() { ev::set_log_callback(nullptr); }
-};
-
-struct Record {
-  int calls = 0;
-  int fd = -1;
-  short what = 0;
-};
-void record_cb(int fd, short what, void* arg) {
-  auto* r = static_cast<Record*>(arg);
-  ++r->calls;
-  r->fd = fd;
-  r->what = what;
-}
-
 }  // namespace
 
 TEST_CASE("a regular file: readable at once with FDS, refused without it") {

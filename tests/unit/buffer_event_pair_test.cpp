@@ -4,6 +4,7 @@
 #include <cctype>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/io/buffer_event.h"
@@ -34,6 +35,18 @@ struct Recorder {
           events.push_back(what);
           order.push_back("event");
         });
+  }
+};
+
+// A BufferEvent pair (options 0), `rec` recording one side.
+enum class Side { kA, kB };
+struct RecordedPair {
+  std::unique_ptr<ev::EventBase> base = make_test_base();
+  std::unique_ptr<BufferEvent> a, b;
+  Recorder rec;
+  explicit RecordedPair(Side recorded) {
+    std::tie(a, b) = BufferEvent::pair(*base, 0);
+    rec.attach(recorded == Side::kA ? *a : *b);
   }
 };
 
@@ -95,10 +108,8 @@ TEST_CASE("BufferEvent pair: what one side writes the other reads, from the loop
 }
 
 TEST_CASE("BufferEvent pair: a side that is not reading holds the data back") {
-  auto base = make_test_base();
-  auto [a, b] = BufferEvent::pair(*base, 0);
-  Recorder rb;
-  rb.attach(*b);
+  RecordedPair t(Side::kB);
+  auto& [base, a, b, rb] = t;
   a->write("held", 4);
   run_for(*base, std::chrono::milliseconds(10));
   CHECK(rb.reads == 0);
@@ -109,10 +120,8 @@ TEST_CASE("BufferEvent pair: a side that is not reading holds the data back") {
 }
 
 TEST_CASE("BufferEvent pair: flush(Finished) gives the partner kEof after the data") {
-  auto base = make_test_base();
-  auto [a, b] = BufferEvent::pair(*base, 0);
-  Recorder rb;
-  rb.attach(*b);
+  RecordedPair t(Side::kB);
+  auto& [base, a, b, rb] = t;
   b->enable(ev::kRead);
   a->write("last words", 10);
   a->flush(ev::kWrite, BufferEvent::Flush::Finished);
@@ -199,10 +208,8 @@ TEST_CASE("BufferEvent pair: 1 MiB arrives intact through a small window") {
 }
 
 TEST_CASE("BufferEvent pair: destroying one side disconnects the other") {
-  auto base = make_test_base();
-  auto [a, b] = BufferEvent::pair(*base, 0);
-  Recorder ra;
-  ra.attach(*a);
+  RecordedPair t(Side::kA);
+  auto& [base, a, b, ra] = t;
   a->enable(ev::kRead);
   b.reset();
   a->write("nobody", 6);  // nowhere to go, and nothing breaks

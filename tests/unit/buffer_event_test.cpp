@@ -69,6 +69,36 @@ struct Server {
   ev::SocketAddress address() const { return listener->local_address(); }
 };
 
+// A BufferEvent (options 0) on one end of a socketpair; sp.b is its peer.
+struct SocketBev {
+  std::unique_ptr<ev::EventBase> base = make_test_base();
+  SocketPair sp;
+  std::unique_ptr<BufferEvent> bev = BufferEvent::socket(*base, sp.a.get(), 0);
+};
+
+// The same, reporting to `rec`.
+struct RecordedSocketBev {
+  std::unique_ptr<ev::EventBase> base = make_test_base();
+  SocketPair sp;
+  std::unique_ptr<BufferEvent> bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  Recorder rec;
+  RecordedSocketBev() { rec.attach(*bev); }
+};
+
+// A Server and an unconnected client BufferEvent reporting to `rec`; with
+// `record_server`, the accepted connections report to `srv`.
+struct ClientServer {
+  std::unique_ptr<ev::EventBase> base = make_test_base();
+  Server server{*base};
+  Recorder srv;
+  std::unique_ptr<BufferEvent> client = BufferEvent::socket(*base, -1, 0);
+  Recorder rec;
+  explicit ClientServer(bool record_server) {
+    if (record_server) server.record = &srv;
+    rec.attach(*client);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("BufferEvent connects to a listener in the same loop and carries data both ways") {
@@ -132,13 +162,8 @@ TEST_CASE("BufferEvent connect to a refused port reports kError with errno") {
 }
 
 TEST_CASE("BufferEvent with writing disabled holds its output across the connect") {
-  auto base = make_test_base();
-  Server server(*base);
-  Recorder srv;
-  server.record = &srv;
-  auto client = BufferEvent::socket(*base, -1, 0);
-  Recorder rec;
-  rec.attach(*client);
+  ClientServer t(true);
+  auto& [base, server, srv, client, rec] = t;
   client->disable(ev::kWrite);
   client->write("later", 5);
   REQUIRE(client->connect(server.address()) == 0);
@@ -151,11 +176,8 @@ TEST_CASE("BufferEvent with writing disabled holds its output across the connect
 }
 
 TEST_CASE("BufferEvent read callback, write callback and kEof") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  Recorder rec;
-  rec.attach(*bev);
+  RecordedSocketBev t;
+  auto& [base, sp, bev, rec] = t;
   bev->enable(ev::kRead);
 
   write_text(sp.b.get(), "hello");
@@ -176,11 +198,8 @@ TEST_CASE("BufferEvent read callback, write callback and kEof") {
 }
 
 TEST_CASE("BufferEvent reports a reset connection as kReading|kError") {
-  auto base = make_test_base();
-  Server server(*base);
-  auto client = BufferEvent::socket(*base, -1, 0);
-  Recorder rec;
-  rec.attach(*client);
+  ClientServer t(false);
+  auto& [base, server, srv, client, rec] = t;
   client->enable(ev::kRead);
   REQUIRE(client->connect(server.address()) == 0);
   REQUIRE(run_until(*base, [&] { return rec.got(BufferEvent::kConnected) && !server.conns.empty(); }));
@@ -196,11 +215,8 @@ TEST_CASE("BufferEvent reports a reset connection as kReading|kError") {
 }
 
 TEST_CASE("BufferEvent read low watermark holds the callback back") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  Recorder rec;
-  rec.attach(*bev);
+  RecordedSocketBev t;
+  auto& [base, sp, bev, rec] = t;
   bev->setwatermark(ev::kRead, 10, 0);
   bev->enable(ev::kRead);
 
@@ -216,9 +232,8 @@ TEST_CASE("BufferEvent read low watermark holds the callback back") {
 }
 
 TEST_CASE("BufferEvent read high watermark pauses reading until input is drained") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  SocketBev t;
+  auto& [base, sp, bev] = t;
   const std::string sent = pattern(1000);
   std::string got;
   std::size_t most = 0;
@@ -249,9 +264,8 @@ TEST_CASE("BufferEvent read high watermark pauses reading until input is drained
 }
 
 TEST_CASE("BufferEvent write low watermark: the write callback runs once output is at or below it") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  SocketBev t;
+  auto& [base, sp, bev] = t;
   std::vector<std::size_t> seen;
   bev->setcb(nullptr, [&](BufferEvent& b) { seen.push_back(b.output().length()); }, nullptr);
   bev->setwatermark(ev::kWrite, 1024, 0);
@@ -298,9 +312,8 @@ TEST_CASE("BufferEvent kCloseOnFree closes the fd; without it the fd stays open"
 }
 
 TEST_CASE("BufferEvent enable / disable: a disabled direction leaves data where it is") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  SocketBev t;
+  auto& [base, sp, bev] = t;
   CHECK(bev->enabled() == ev::kWrite);  // as in libevent
   Recorder rec;
   rec.attach(*bev);
@@ -332,11 +345,8 @@ TEST_CASE("BufferEvent enable / disable: a disabled direction leaves data where 
 }
 
 TEST_CASE("BufferEvent read timeout: kReading|kTimedOut and reading disabled") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  Recorder rec;
-  rec.attach(*bev);
+  RecordedSocketBev t;
+  auto& [base, sp, bev, rec] = t;
   bev->set_timeouts(ev::Duration(50000), std::nullopt);
   auto start = std::chrono::steady_clock::now();
   bev->enable(ev::kRead);
@@ -354,11 +364,8 @@ TEST_CASE("BufferEvent read timeout: kReading|kTimedOut and reading disabled") {
 }
 
 TEST_CASE("BufferEvent read timeout restarts with every read") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  Recorder rec;
-  rec.attach(*bev);
+  RecordedSocketBev t;
+  auto& [base, sp, bev, rec] = t;
   bev->set_timeouts(ev::Duration(150000), std::nullopt);
   bev->enable(ev::kRead);
   int sent = 0;
@@ -375,11 +382,8 @@ TEST_CASE("BufferEvent read timeout restarts with every read") {
 }
 
 TEST_CASE("BufferEvent read timeout is off while input sits at the high watermark") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  Recorder rec;
-  rec.attach(*bev);
+  RecordedSocketBev t;
+  auto& [base, sp, bev, rec] = t;
   rec.drain = false;
   bev->setwatermark(ev::kRead, 0, 10);
   bev->set_timeouts(ev::Duration(40000), std::nullopt);
@@ -395,11 +399,8 @@ TEST_CASE("BufferEvent read timeout is off while input sits at the high watermar
 }
 
 TEST_CASE("BufferEvent set_timeouts(nullopt) removes a pending timeout") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  Recorder rec;
-  rec.attach(*bev);
+  RecordedSocketBev t;
+  auto& [base, sp, bev, rec] = t;
   bev->set_timeouts(ev::Duration(30000), ev::Duration(30000));
   bev->enable(ev::kRead);
   bev->set_timeouts(std::nullopt, std::nullopt);
@@ -409,11 +410,8 @@ TEST_CASE("BufferEvent set_timeouts(nullopt) removes a pending timeout") {
 }
 
 TEST_CASE("BufferEvent write timeout when the peer stops reading") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  Recorder rec;
-  rec.attach(*bev);
+  RecordedSocketBev t;
+  auto& [base, sp, bev, rec] = t;
   bev->set_timeouts(std::nullopt, ev::Duration(50000));
   // Far more than a socketpair buffers: the rest can never be written.
   const std::string big(8 << 20, 'w');
@@ -428,11 +426,8 @@ TEST_CASE("BufferEvent write timeout when the peer stops reading") {
 }
 
 TEST_CASE("BufferEvent flush(Finished) half-closes after the data is written") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  Recorder rec;
-  rec.attach(*bev);
+  RecordedSocketBev t;
+  auto& [base, sp, bev, rec] = t;
   bev->enable(ev::kRead);
   const std::string sent = pattern(512 * 1024);  // more than the socket holds at once
   bev->write(sent.data(), sent.size());
@@ -459,13 +454,8 @@ TEST_CASE("BufferEvent flush(Finished) half-closes after the data is written") {
 }
 
 TEST_CASE("BufferEvent flush(Finished) before the connection is up half-closes once connected") {
-  auto base = make_test_base();
-  Server server(*base);
-  Recorder srv;
-  server.record = &srv;
-  auto client = BufferEvent::socket(*base, -1, 0);
-  Recorder rec;
-  rec.attach(*client);
+  ClientServer t(true);
+  auto& [base, server, srv, client, rec] = t;
   REQUIRE(client->connect(server.address()) == 0);
   client->write("request", 7);
   CHECK(client->flush(ev::kWrite, BufferEvent::Flush::Finished) == 1);
@@ -476,9 +466,8 @@ TEST_CASE("BufferEvent flush(Finished) before the connection is up half-closes o
 }
 
 TEST_CASE("BufferEvent flush(Finished) with nothing buffered shuts down at once") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  SocketBev t;
+  auto& [base, sp, bev] = t;
   CHECK(bev->flush(ev::kWrite, BufferEvent::Flush::Finished) == 0);
   char c;
   CHECK(::read(sp.b.get(), &c, 1) == 0);
@@ -486,20 +475,13 @@ TEST_CASE("BufferEvent flush(Finished) with nothing buffered shuts down at once"
 }
 
 TEST_CASE("BufferEvent max single read: each read callback sees at most that many new bytes") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  SocketBev t;
+  auto& [base, sp, bev] = t;
   bev->set_max_single_read(10);
   CHECK(bev->max_single_read() == 10);
-  std::vector<std::size_t> sizes;
-  std::string got;
-  bev->setcb(
-      [&](BufferEvent& b) {
-        sizes.push_back(b.input().length());
-        got += b.input().to_string();
-        b.input().drain(b.input().length());
-      },
-      nullptr, nullptr);
+  ChunkReader reader;
+  auto& [sizes, got] = reader;
+  reader.attach(*bev);
   bev->enable(ev::kRead);
   const std::string sent = pattern(95);
   write_text(sp.b.get(), sent);
@@ -513,9 +495,8 @@ TEST_CASE("BufferEvent max single read: each read callback sees at most that man
 }
 
 TEST_CASE("BufferEvent max single write: output drains that many bytes per write") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  SocketBev t;
+  auto& [base, sp, bev] = t;
   bev->set_max_single_write(100);
   CHECK(bev->max_single_write() == 100);
   std::vector<std::size_t> left;
@@ -584,9 +565,8 @@ TEST_CASE("BufferEvent destroyed from inside its own callbacks") {
 }
 
 TEST_CASE("BufferEvent setcb from inside a callback replaces it safely") {
-  auto base = make_test_base();
-  SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  SocketBev t;
+  auto& [base, sp, bev] = t;
   std::string first, second;
   BufferEvent::DataCallback next = [&](BufferEvent& b) {
     second += b.input().to_string();

@@ -21,23 +21,6 @@ using Loop = ev::EventBase;
 
 void noop_cb(int, short, void*) {}
 
-struct Record {
-  int calls = 0;
-  int fd = -2;
-  short what = 0;
-};
-void record_cb(int fd, short what, void* arg) {
-  auto* r = static_cast<Record*>(arg);
-  ++r->calls;
-  r->fd = fd;
-  r->what = what;
-}
-
-struct QuietLog {
-  QuietLog() { ev::set_log_callback([](ev::Severity, const char*) {}); }
-  ~QuietLog() { ev::set_log_callback(nullptr); }
-};
-
 }  // namespace
 
 TEST_CASE("READ and WRITE on a socketpair") {

@@ -9,9 +9,11 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/core/event.h"
 #include "engine/core/event_base.h"
+#include "engine/io/buffer_event.h"
 #include "test_base.h"
 
 // Runs the loop until pred() holds or `limit` passes; returns pred(). A
@@ -49,3 +51,20 @@ inline int bytes_queued(int fd) {
 inline double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
 }
+
+// Takes in everything a BufferEvent reads, noting how much input each read
+// callback saw.
+struct ChunkReader {
+  std::vector<std::size_t> sizes;
+  std::string got;
+
+  void attach(ev::BufferEvent& bev) {
+    bev.setcb(
+        [this](ev::BufferEvent& b) {
+          sizes.push_back(b.input().length());
+          got += b.input().to_string();
+          b.input().drain(b.input().length());
+        },
+        nullptr, nullptr);
+  }
+};

@@ -46,6 +46,29 @@ struct Sink {
   }
 };
 
+// A BufferEvent (options 0) on one end of a socketpair, a Sink on the other.
+struct SinkBev {
+  std::unique_ptr<ev::EventBase> base = make_test_base();
+  SocketPair sp;
+  Sink sink{*base, sp.b.get()};
+  std::unique_ptr<BufferEvent> bev = BufferEvent::socket(*base, sp.a.get(), 0);
+};
+
+// The same, stalled: limited to 1000 tokens that never refill (`cfg`), with
+// 5000 bytes queued, of which the first 1000 have arrived.
+struct StalledSinkBev {
+  std::unique_ptr<ev::EventBase> base = make_test_base();
+  SocketPair sp;
+  Sink sink{*base, sp.b.get()};
+  std::unique_ptr<BufferEvent> bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  TokenBucketConfig cfg = config(1000, 1000, 1000, 1000, kNoRefill);
+  StalledSinkBev() {
+    bev->set_rate_limit(&cfg);
+    bev->write(pattern(5000).data(), 5000);
+    REQUIRE(run_until(*base, [&] { return sink.got.size() == 1000; }));
+  }
+};
+
 }  // namespace
 
 // ---- TokenBucket --------------------------------------------------------------
@@ -319,10 +342,8 @@ TEST_CASE("BufferEvent rate limit: limits, max-to-read / write and manual decrem
 }
 
 TEST_CASE("BufferEvent rate limit holds a 300 KiB transfer to its rate") {
-  auto base = make_test_base();
-  SocketPair sp;
-  Sink sink(*base, sp.b.get());
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  SinkBev t;
+  auto& [base, sp, sink, bev] = t;
   TokenBucketConfig cfg = TokenBucketConfig::per_second(100 * 1024);  // 10 KiB per 100 ms tick
   REQUIRE(bev->set_rate_limit(&cfg) == 0);
   const std::string sent = pattern(300 * 1024);
@@ -340,15 +361,9 @@ TEST_CASE("BufferEvent read rate limit: at most one tick's tokens per tick") {
   auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
   TokenBucketConfig cfg = config(1000, 1000, 1000, 1000, Duration(50000));
   bev->set_rate_limit(&cfg);
-  std::vector<std::size_t> sizes;
-  std::string got;
-  bev->setcb(
-      [&](BufferEvent& b) {
-        sizes.push_back(b.input().length());
-        got += b.input().to_string();
-        b.input().drain(b.input().length());
-      },
-      nullptr, nullptr);
+  ChunkReader reader;
+  auto& [sizes, got] = reader;
+  reader.attach(*bev);
   bev->enable(ev::kRead);
   const std::string sent = pattern(3500);
   auto start = std::chrono::steady_clock::now();
@@ -360,14 +375,8 @@ TEST_CASE("BufferEvent read rate limit: at most one tick's tokens per tick") {
 }
 
 TEST_CASE("BufferEvent waiting for tokens resumes when the limit is removed") {
-  auto base = make_test_base();
-  SocketPair sp;
-  Sink sink(*base, sp.b.get());
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  TokenBucketConfig cfg = config(1000, 1000, 1000, 1000, kNoRefill);
-  bev->set_rate_limit(&cfg);
-  bev->write(pattern(5000).data(), 5000);
-  REQUIRE(run_until(*base, [&] { return sink.got.size() == 1000; }));
+  StalledSinkBev t;
+  auto& [base, sp, sink, bev, cfg] = t;
   run_for(*base, std::chrono::milliseconds(20));
   CHECK(sink.got.size() == 1000);
   bev->set_rate_limit(nullptr);
@@ -376,14 +385,8 @@ TEST_CASE("BufferEvent waiting for tokens resumes when the limit is removed") {
 }
 
 TEST_CASE("BufferEvent waiting for tokens resumes when a new limit has room") {
-  auto base = make_test_base();
-  SocketPair sp;
-  Sink sink(*base, sp.b.get());
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
-  TokenBucketConfig slow = config(1000, 1000, 1000, 1000, kNoRefill);
-  bev->set_rate_limit(&slow);
-  bev->write(pattern(5000).data(), 5000);
-  REQUIRE(run_until(*base, [&] { return sink.got.size() == 1000; }));
+  StalledSinkBev t;
+  auto& [base, sp, sink, bev, slow] = t;
   TokenBucketConfig roomy = config(100000, 100000, 100000, 100000, kNoRefill);
   bev->set_rate_limit(&roomy);
   CHECK(bev->get_write_limit() == 100000);

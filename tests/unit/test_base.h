@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "engine/core/event_base.h"
+#include "engine/core/log.h"
 #include "engine/util/socket.h"
 
 using namespace std::chrono_literals;
@@ -91,4 +92,23 @@ inline void spin_for(std::chrono::microseconds d) {
   auto end = std::chrono::steady_clock::now() + d;
   while (std::chrono::steady_clock::now() < end) {
   }
+}
+
+// Silences the library's log for one scope (for tests that provoke errors).
+struct QuietLog {
+  QuietLog() { ev::set_log_callback([](ev::Severity, const char*) {}); }
+  ~QuietLog() { ev::set_log_callback(nullptr); }
+};
+
+// What record_cb saw: how often it ran, and the fd and events of its last run.
+struct Record {
+  int calls = 0;
+  int fd = -2;
+  short what = 0;
+};
+inline void record_cb(int fd, short what, void* arg) {
+  auto* r = static_cast<Record*>(arg);
+  ++r->calls;
+  r->fd = fd;
+  r->what = what;
 }

@@ -58,21 +58,14 @@ function __evtool_value_options
             echo --every
             echo --count
             echo --exec
-        case 'tcp echo'
+        case 'tcp echo' 'tcp serve'
             echo --bind
             echo --max-conns
             echo --idle-timeout
             echo --rate
             echo --group-rate
             echo --threads
-        case 'tcp serve'
-            echo --bind
-            echo --max-conns
-            echo --idle-timeout
-            echo --rate
-            echo --group-rate
-            echo --threads
-            echo --max-line
+            test "$argv[1]" = 'tcp serve'; and echo --max-line
         case 'tcp chat'
             echo --connect-timeout
         case 'dns resolve'

@@ -262,31 +262,33 @@ int Buffer::prepend(const void* data, std::size_t len) {
 
 int Buffer::add_buffer(Buffer& src) {
   if (&src == this || back_frozen_ || src.front_frozen_ || src.total_ > kMaxSize - total_) return -1;
+  take_all(src, false);
+  return 0;
+}
+
+// Moves every segment of src to our back (src's empty tail, if any, stays
+// the tail here) or front, and reports the change on both sides.
+void Buffer::take_all(Buffer& src, bool at_front) {
   std::size_t n = src.total_;
-  if (n == 0) return 0;
+  if (n == 0) return;
   std::size_t orig = total_;
-  link_back(src.head_, src.tail_);  // src's empty tail, if any, stays the tail here
+  if (at_front) {
+    src.drop_empty_tail();  // it would sit in the middle here
+    link_front(src.head_, src.tail_);
+  } else {
+    link_back(src.head_, src.tail_);
+  }
   src.head_ = src.tail_ = nullptr;
   src.total_ = 0;
   total_ += n;
   changed(orig, n, 0);
   src.changed(n, 0, n);
-  return 0;
 }
 
 int Buffer::prepend_buffer(Buffer& src) {
   if (&src == this || front_frozen_ || src.front_frozen_ || src.total_ > kMaxSize - total_) return -1;
   if (total_ == 0) return add_buffer(src);
-  std::size_t n = src.total_;
-  if (n == 0) return 0;
-  std::size_t orig = total_;
-  src.drop_empty_tail();  // it would sit in the middle here
-  link_front(src.head_, src.tail_);
-  src.head_ = src.tail_ = nullptr;
-  src.total_ = 0;
-  total_ += n;
-  changed(orig, n, 0);
-  src.changed(n, 0, n);
+  take_all(src, true);
   return 0;
 }
 

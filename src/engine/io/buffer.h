@@ -197,6 +197,7 @@ class Buffer {
   void drain_front(std::size_t len);
   void free_all();
   void changed(std::size_t orig, std::size_t added, std::size_t deleted);
+  void take_all(Buffer& src, bool at_front);
   bool resolve(const BufferPtr* ptr, detail::Segment*& seg, std::size_t& off, std::size_t& pos) const;
   bool copy_range(detail::Segment* s, std::size_t offset, void* out, std::size_t len) const;
   bool load_range(detail::Segment* s, std::size_t offset, std::size_t len) const;

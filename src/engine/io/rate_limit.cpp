@@ -92,19 +92,16 @@ void RateLimitGroup::spend_write(ssize_t n) {
   if (n > 0) total_written_ += static_cast<std::uint64_t>(n);
 }
 
-ssize_t RateLimitGroup::read_share() {
-  ssize_t limit = bucket().read_limit();
+// An equal part of what the group has, at least min_share, never more
+// than it has.
+ssize_t RateLimitGroup::share_of(ssize_t limit) const {
   if (limit <= 0) return 0;
   ssize_t share = limit / static_cast<ssize_t>(std::max<std::size_t>(1, members_.size()));
   return std::min(limit, std::max(share, static_cast<ssize_t>(min_share_)));
 }
 
-ssize_t RateLimitGroup::write_share() {
-  ssize_t limit = bucket().write_limit();
-  if (limit <= 0) return 0;
-  ssize_t share = limit / static_cast<ssize_t>(std::max<std::size_t>(1, members_.size()));
-  return std::min(limit, std::max(share, static_cast<ssize_t>(min_share_)));
-}
+ssize_t RateLimitGroup::read_share() { return share_of(bucket().read_limit()); }
+ssize_t RateLimitGroup::write_share() { return share_of(bucket().write_limit()); }
 
 void RateLimitGroup::add_member(BufferEvent* bev) { members_.push_back(bev); }
 

@@ -85,6 +85,7 @@ class RateLimitGroup {
 
  private:
   TokenBucket& bucket();
+  ssize_t share_of(ssize_t limit) const;
   static void on_tick(int fd, short what, void* arg);
   void arm_timer();
 

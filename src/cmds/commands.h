@@ -11,5 +11,6 @@ void add_backends_command(CLI::App& app, Context& ctx);
 void add_timer_command(CLI::App& app, Context& ctx);
 void add_tcp_command(CLI::App& app, Context& ctx);
 void add_dns_command(CLI::App& app, Context& ctx);
+void add_http_command(CLI::App& app, Context& ctx);
 
 }  // namespace evtool

@@ -1,0 +1,285 @@
+#include "cmds/http_files.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "cmds/http_range.h"
+
+namespace evtool {
+namespace {
+
+namespace http = ev::http;
+
+// Files up to this size are read into the reply (one writev with the
+// head); larger ones go out with sendfile.
+constexpr off_t kInlineFileMax = 64 * 1024;
+
+// The decoded path relative to the root ("" for the root itself), or
+// nullopt when it must not be served: a malformed escape, a NUL byte, or
+// a ".." segment (whether written plainly or percent-encoded).
+std::optional<std::string> relative_path(std::string_view raw) {
+  auto decoded = http::percent_decode(raw);
+  if (!decoded || decoded->empty() || decoded->front() != '/') return std::nullopt;
+  if (decoded->find('\0') != std::string::npos) return std::nullopt;
+  std::string out;
+  std::size_t pos = 1;
+  while (pos <= decoded->size()) {
+    std::size_t slash = decoded->find('/', pos);
+    if (slash == std::string::npos) slash = decoded->size();
+    std::string_view seg(decoded->data() + pos, slash - pos);
+    if (seg == "..") return std::nullopt;
+    if (!seg.empty() && seg != ".") {
+      if (!out.empty()) out += '/';
+      out.append(seg);
+    }
+    pos = slash + 1;
+  }
+  return out;
+}
+
+std::string etag_for(const struct stat& st) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "\"%llx-%llx\"", static_cast<unsigned long long>(st.st_size),
+                static_cast<unsigned long long>(st.st_mtim.tv_sec) * 1000000000ULL +
+                    static_cast<unsigned long long>(st.st_mtim.tv_nsec));
+  return buf;
+}
+
+// If-None-Match takes precedence over If-Modified-Since (RFC 9110 13.2.2).
+bool not_modified(const http::Request& req, const std::string& etag, const struct stat& st) {
+  if (const std::string* inm = req.headers().find("If-None-Match")) {
+    std::string_view rest = *inm;
+    while (!rest.empty()) {
+      std::size_t comma = rest.find(',');
+      std::string_view tag = rest.substr(0, comma);
+      while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+      while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+      if (tag.starts_with("W/")) tag.remove_prefix(2);
+      if (tag == "*" || tag == etag) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    return false;
+  }
+  if (const std::string* ims = req.headers().find("If-Modified-Since")) {
+    long since = http::parse_http_date(*ims);
+    return since >= 0 && st.st_mtim.tv_sec <= since;
+  }
+  return false;
+}
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+FileServer::FileServer(const std::string& root, FileServerOptions options) : options_(std::move(options)) {
+  root_fd_ = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd_ < 0) throw std::runtime_error("cannot open directory '" + root + "': " + std::strerror(errno));
+}
+
+FileServer::~FileServer() { ::close(root_fd_); }
+
+// Opens a path below the root, refusing any resolution that would leave
+// it (symlinks included): openat2 RESOLVE_BENEATH does it in the kernel.
+int FileServer::open_beneath(const std::string& relative, int flags) const {
+  open_how how{};
+  how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  const char* path = relative.empty() ? "." : relative.c_str();
+  return static_cast<int>(::syscall(SYS_openat2, root_fd_, path, &how, sizeof how));
+}
+
+void FileServer::handle(http::Request& req) {
+  const std::string& m = req.method();
+  if (m != "GET" && m != "HEAD") {
+    req.reply_headers().set("Allow", "GET, HEAD");
+    return req.send_error(405, "only GET and HEAD are allowed here");
+  }
+  auto relative = relative_path(req.uri().path);
+  if (!relative) return req.send_error(403, "this path is not allowed");
+  int fd = open_beneath(*relative, O_RDONLY | O_NONBLOCK);
+  if (fd < 0) {
+    int err = errno;
+    if (err == EXDEV || err == EACCES || err == EPERM || err == ELOOP) return req.send_error(403, "access denied");
+    return req.send_error(404, "no such file");
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return req.send_error(500, "cannot stat the file");
+  }
+  if (S_ISDIR(st.st_mode)) return serve_directory(req, *relative, fd);
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return req.send_error(403, "not a regular file");
+  }
+  serve_file(req, *relative, fd, st);
+}
+
+void FileServer::serve_directory(http::Request& req, const std::string& relative, int dirfd) {
+  const std::string& path = req.uri().path;
+  if (path.empty() || path.back() != '/') {
+    ::close(dirfd);
+    std::string location = path + "/";
+    if (req.uri().has_query) location += "?" + req.uri().query;
+    req.reply_headers().set("Location", location);
+    return req.send_reply(301, "Moved Permanently\n");
+  }
+  std::string index = relative.empty() ? options_.index : relative + "/" + options_.index;
+  int fd = open_beneath(index, O_RDONLY | O_NONBLOCK);
+  struct stat st {};
+  if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    ::close(dirfd);
+    return serve_file(req, index, fd, st);
+  }
+  if (fd >= 0) ::close(fd);
+  if (!options_.listing) {
+    ::close(dirfd);
+    return req.send_error(403, "directory listing is disabled");
+  }
+  serve_listing(req, relative, dirfd);
+}
+
+void FileServer::serve_file(http::Request& req, const std::string& relative, int fd, const struct stat& st) {
+  std::string etag = etag_for(st);
+  auto& h = req.reply_headers();
+  h.add("Content-Type", content_type_for(relative));
+  h.add("Last-Modified", http::http_date(st.st_mtim.tv_sec));
+  h.add("ETag", etag);
+  h.add("Accept-Ranges", "bytes");
+  if (not_modified(req, etag, st)) {
+    ::close(fd);
+    return req.send_reply(304);
+  }
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  ByteRange range{0, size, false};
+  if (const std::string* r = req.headers().find("Range"); r && !req.headers().has("If-Range")) {
+    auto parsed = parse_range(*r, size);
+    if (parsed.unsatisfiable) {
+      ::close(fd);
+      h.remove("Content-Type");
+      h.set("Content-Range", "bytes */" + std::to_string(size));
+      return req.send_error(416, "range not satisfiable");
+    }
+    if (parsed.valid) range = ByteRange{parsed.first, parsed.last - parsed.first + 1, true};
+  }
+  int status = 200;
+  if (range.partial) {
+    status = 206;
+    h.add("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                               std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
+  }
+  ev::Buffer body;
+  if (req.is_head()) {
+    // Content-Length must still say the size: describe it with the file
+    // range (nothing is read; the reply drops the body).
+    if (body.add_file(fd, static_cast<off_t>(range.first), static_cast<off_t>(range.length)) != 0) ::close(fd);
+  } else if (static_cast<off_t>(range.length) <= kInlineFileMax) {
+    iovec v[2];
+    int n = body.reserve_space(range.length, v, 1);
+    ssize_t got = n == 1 ? ::pread(fd, v[0].iov_base, range.length, static_cast<off_t>(range.first)) : -1;
+    ::close(fd);
+    if (got != static_cast<ssize_t>(range.length)) return req.send_error(500, "cannot read the file");
+    v[0].iov_len = static_cast<std::size_t>(got);
+    body.commit_space(v, 1);
+  } else if (body.add_file(fd, static_cast<off_t>(range.first), static_cast<off_t>(range.length)) != 0) {
+    ::close(fd);
+    return req.send_error(500, "cannot read the file");
+  }
+  req.send_reply(status, body);
+}
+
+void FileServer::serve_listing(http::Request& req, const std::string& relative, int dirfd) {
+  DIR* dir = ::fdopendir(dirfd);
+  if (!dir) {
+    ::close(dirfd);
+    return req.send_error(500, "cannot read the directory");
+  }
+  struct Entry {
+    std::string name;
+    bool is_dir;
+    off_t size;
+    time_t mtime;
+  };
+  std::vector<Entry> entries;
+  while (dirent* d = ::readdir(dir)) {
+    std::string name = d->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::fstatat(dirfd, d->d_name, &st, 0) != 0) continue;  // dangling link
+    entries.push_back({name, S_ISDIR(st.st_mode), st.st_size, st.st_mtim.tv_sec});
+  }
+  ::closedir(dir);
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.is_dir != b.is_dir ? a.is_dir : a.name < b.name;
+  });
+  std::string title = html_escape("/" + relative + (relative.empty() ? "" : "/"));
+  std::string page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
+                     "</title></head>\n<body><h1>Index of " + title + "</h1>\n<table>\n"
+                     "<tr><th>Name</th><th>Size</th><th>Modified</th></tr>\n";
+  if (!relative.empty()) page += "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n";
+  for (const Entry& e : entries) {
+    std::string shown = e.name + (e.is_dir ? "/" : "");
+    std::string href = http::percent_encode(e.name) + (e.is_dir ? "/" : "");
+    page += "<tr><td><a href=\"" + html_escape(href) + "\">" + html_escape(shown) + "</a></td><td>" +
+            (e.is_dir ? std::string("-") : std::to_string(e.size)) + "</td><td>" + http::http_date(e.mtime) +
+            "</td></tr>\n";
+  }
+  page += "</table></body></html>\n";
+  req.reply_headers().set("Content-Type", "text/html; charset=utf-8");
+  req.send_reply(200, std::string_view(page));
+}
+
+std::string_view content_type_for(std::string_view name) {
+  static const std::pair<std::string_view, std::string_view> kTypes[] = {
+      {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"}, {"js", "text/javascript; charset=utf-8"},
+      {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
+      {"txt", "text/plain; charset=utf-8"}, {"md", "text/markdown; charset=utf-8"},
+      {"csv", "text/csv; charset=utf-8"}, {"xml", "application/xml"},
+      {"svg", "image/svg+xml"}, {"png", "image/png"}, {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"},
+      {"gif", "image/gif"}, {"webp", "image/webp"}, {"avif", "image/avif"}, {"ico", "image/x-icon"},
+      {"pdf", "application/pdf"}, {"wasm", "application/wasm"}, {"zip", "application/zip"},
+      {"gz", "application/gzip"}, {"tar", "application/x-tar"}, {"bz2", "application/x-bzip2"},
+      {"xz", "application/x-xz"}, {"zst", "application/zstd"}, {"7z", "application/x-7z-compressed"},
+      {"mp4", "video/mp4"}, {"webm", "video/webm"}, {"ogv", "video/ogg"}, {"mp3", "audio/mpeg"},
+      {"ogg", "audio/ogg"}, {"wav", "audio/wav"}, {"flac", "audio/flac"}, {"woff", "font/woff"},
+      {"woff2", "font/woff2"}, {"ttf", "font/ttf"}, {"otf", "font/otf"}, {"map", "application/json"},
+      {"yaml", "application/yaml"}, {"yml", "application/yaml"}, {"toml", "application/toml"},
+      {"sh", "text/x-shellscript; charset=utf-8"}, {"c", "text/x-c; charset=utf-8"},
+      {"h", "text/x-c; charset=utf-8"}, {"cpp", "text/x-c++; charset=utf-8"}, {"py", "text/x-python; charset=utf-8"},
+  };
+  std::size_t slash = name.rfind('/');
+  std::string_view base = slash == std::string_view::npos ? name : name.substr(slash + 1);
+  std::size_t dot = base.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return "application/octet-stream";
+  std::string_view ext = base.substr(dot + 1);
+  for (const auto& [e, type] : kTypes)
+    if (http::iequals(e, ext)) return type;
+  return "application/octet-stream";
+}
+
+}  // namespace evtool

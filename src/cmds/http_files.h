@@ -1,0 +1,46 @@
+// The static file side of `evtool http serve`: maps a request path to a
+// file under the root (never outside it: "..", encoded dots and slashes,
+// NUL bytes and symlinks out of the root are refused), and answers with
+// the file (sendfile for large ones), a Range of it, 304 for a matching
+// If-None-Match / If-Modified-Since, a redirect for a directory without
+// its slash, the index file, or an HTML listing.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+#include <string_view>
+
+#include "engine/http/server.h"
+
+namespace evtool {
+
+struct FileServerOptions {
+  std::string index = "index.html";
+  bool listing = true;
+};
+
+class FileServer {
+ public:
+  // Opens the root; throws std::runtime_error if it is not a directory.
+  FileServer(const std::string& root, FileServerOptions options);
+  ~FileServer();
+  FileServer(const FileServer&) = delete;
+  FileServer& operator=(const FileServer&) = delete;
+
+  void handle(ev::http::Request& req);
+
+ private:
+  int open_beneath(const std::string& relative, int flags) const;
+  void serve_directory(ev::http::Request& req, const std::string& relative, int dirfd);
+  void serve_file(ev::http::Request& req, const std::string& relative, int fd, const struct stat& st);
+  void serve_listing(ev::http::Request& req, const std::string& relative, int dirfd);
+
+  int root_fd_;
+  FileServerOptions options_;
+};
+
+// The Content-Type for a file name, from its extension.
+std::string_view content_type_for(std::string_view name);
+
+}  // namespace evtool

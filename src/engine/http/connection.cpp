@@ -1,0 +1,187 @@
+#include "engine/http/detail/connection.h"
+
+#include <chrono>
+
+namespace ev::http::detail {
+namespace {
+
+// Pipelined requests are parsed only while the replies before them hold
+// less than this in memory, so a client that sends many requests and
+// reads nothing cannot make the server buffer their replies.
+constexpr std::size_t kPipelineOutputLimit = 256 * 1024;
+// Input held at most: a whole head plus some body, then reading pauses.
+constexpr std::size_t kInputSlack = 64 * 1024;
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
+}  // namespace
+
+Connection::Connection(Server& server, int fd, const SocketAddress& peer, bool reject)
+    : server_(server), bev_(BufferEvent::socket(server.base_, fd, BufferEvent::kCloseOnFree)), reject_(reject) {
+  req_.conn_ = this;
+  req_.peer_ = peer;
+}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+  bev_->input().set_keep_drained_tail(false);
+  bev_->output().set_keep_drained_tail(false);
+  bev_->setcb([this](BufferEvent& b) { on_read(b, this); }, [this](BufferEvent&) { on_drained(); },
+              [this](BufferEvent&, short what) { on_event(what); });
+  bev_->setwatermark(kRead, 0, server_.settings_.limits.max_header_size + kInputSlack);
+  bev_->set_timeouts(server_.settings_.timeout, server_.settings_.timeout);
+  bev_->enable(kRead | kWrite);
+}
+
+void Connection::on_read(BufferEvent& bev, void* self) {
+  auto* c = static_cast<Connection*>(self);
+  if (c->state_ == State::kLinger) {
+    bev.input().drain(bev.input().length());
+    return;
+  }
+  c->process();
+}
+
+// Parses and dispatches as many requests as the input holds, one at a time.
+void Connection::process() {
+  if (processing_) return;
+  processing_ = true;
+  Buffer& in = bev_->input();
+  while (true) {
+    if (state_ == State::kHead) {
+      if (in.empty() || output().length() > kPipelineOutputLimit || shutting_down_) break;
+      ParseResult r = parse_request_head(in, server_.settings_.limits, req_.head_);
+      if (r.code == ParseResult::kIncomplete) break;
+      if (r.code == ParseResult::kError) {
+        fail(r.status, r.why);
+        break;
+      }
+      if (!begin_request()) break;
+    }
+    if (state_ != State::kBody) break;
+    ParseResult r = decoder_.decode(in, req_.body_);
+    if (r.code == ParseResult::kIncomplete) break;
+    if (r.code == ParseResult::kError) {
+      fail(r.status, r.why);
+      break;
+    }
+    state_ = State::kHandling;
+    if (reject_) req_.send_error(503, "too many connections");
+    else server_.dispatch(req_);
+  }
+  processing_ = false;
+}
+
+// Checks a parsed head; false after answering an error.
+bool Connection::begin_request() {
+  const RequestHead& head = req_.head_;
+  auto uri = head.target == "*" ? std::optional<Uri>(Uri{}) : Uri::parse(head.target);
+  if (!uri || (head.target.front() != '/' && head.target != "*" && uri->scheme.empty())) {
+    fail(400, "invalid request target");
+    return false;
+  }
+  req_.uri_ = std::move(*uri);
+  std::size_t hosts = head.headers.count("Host");
+  if (hosts > 1 || (hosts == 0 && head.version_minor >= 1)) {
+    fail(400, hosts ? "more than one Host field" : "no Host field");
+    return false;
+  }
+  BodyFraming framing;
+  ParseResult r = request_framing(head, framing);
+  if (r.code == ParseResult::kError) {
+    fail(r.status, r.why);
+    return false;
+  }
+  const auto& allowed = server_.settings_.allowed_methods;
+  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), head.method) == allowed.end()) {
+    std::string allow;
+    for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+    fail(405, "method not allowed", allow);
+    return false;
+  }
+  if (!expect_continue(framing)) return false;
+  decoder_.reset(framing, server_.settings_.limits.max_body_size);
+  state_ = State::kBody;
+  return true;
+}
+
+// `Expect: 100-continue`: say 413 before the body is sent, or invite it.
+bool Connection::expect_continue(const BodyFraming& framing) {
+  const std::string* expect = req_.head_.headers.find("Expect");
+  if (!expect) return true;
+  if (!iequals(*expect, "100-continue")) {
+    fail(417, "unsupported expectation");
+    return false;
+  }
+  if (framing.kind == BodyFraming::kLength && framing.length > server_.settings_.limits.max_body_size) {
+    fail(413, "body too large");
+    return false;
+  }
+  if (req_.head_.version_minor >= 1 && framing.kind != BodyFraming::kNone && bev_->input().empty() && !reject_)
+    output().add("HTTP/1.1 100 Continue\r\n\r\n");
+  return true;
+}
+
+void Connection::fail(int status, const char* why, std::string_view allow) {
+  if (state_ == State::kHead) req_.head_ = RequestHead{};  // for the log: no request line
+  state_ = State::kHandling;
+  req_.close_ = true;
+  if (!allow.empty()) req_.reply_headers().set("Allow", allow);
+  req_.send_error(status, why);
+}
+
+void Connection::reply_done(Request& req) {
+  server_.logged(req);
+  bool close = req.close_ || !req.head_.keep_alive() || shutting_down_ || !decoder_.done();
+  if (close) return linger();
+  req_.reset();
+  state_ = State::kHead;
+  if (!(bev_->enabled() & kRead)) bev_->enable(kRead);
+  if (!processing_) process();  // a reply sent later: go on with pipelined input
+}
+
+// Half-close once the reply is out, then drop input until EOF or timeout.
+void Connection::linger() {
+  state_ = State::kLinger;
+  bev_->input().drain(bev_->input().length());
+  bev_->set_timeouts(std::chrono::duration_cast<Duration>(kLingerTime), server_.settings_.timeout);
+  if (bev_->flush(kWrite, BufferEvent::Flush::Finished) == 0 && peer_eof_) destroy();
+}
+
+void Connection::on_drained() {
+  if (state_ == State::kLinger) {
+    if (peer_eof_) destroy();
+    return;
+  }
+  if (state_ == State::kHead && !bev_->input().empty()) process();
+}
+
+void Connection::on_event(short what) {
+  bool eof = what & BufferEvent::kEof;
+  if (eof && state_ == State::kLinger && !output().empty()) {
+    peer_eof_ = true;  // the peer half-closed: still send the reply
+    return;
+  }
+  if (eof && state_ == State::kHandling) {
+    peer_eof_ = true;  // the handler may still reply; it is written, then we close
+    return;
+  }
+  bool mid_request = state_ == State::kBody || (state_ == State::kHead && !bev_->input().empty());
+  if ((what & BufferEvent::kTimedOut) && (what & BufferEvent::kReading) && mid_request) {
+    bev_->enable(kWrite);
+    fail(408, "request timed out");
+    peer_eof_ = true;  // do not linger for more input
+    return;
+  }
+  destroy();
+}
+
+void Connection::shutdown() {
+  shutting_down_ = true;
+  bool idle = state_ == State::kHead && bev_->input().empty() && output().empty();
+  if (idle) destroy();
+}
+
+void Connection::destroy() { server_.closed(this); }  // deletes this
+
+}  // namespace ev::http::detail

@@ -1,0 +1,56 @@
+// One server-side HTTP connection: reads requests one at a time from its
+// BufferEvent, hands each to the Server, and writes the replies in order.
+// After a reply that ends the connection it "lingers": half-closes, then
+// discards what the peer still sends for a moment, so that the peer reads
+// the reply instead of a reset (nginx's lingering close).
+#pragma once
+
+#include <memory>
+
+#include "engine/http/parser.h"
+#include "engine/http/server.h"
+#include "engine/io/buffer_event.h"
+
+namespace ev::http::detail {
+
+class Connection {
+ public:
+  // `reject`: over max_connections; the first request gets 503 and close.
+  Connection(Server& server, int fd, const SocketAddress& peer, bool reject);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  Server& server() { return server_; }
+  Buffer& output() { return bev_->output(); }
+  // The Request has queued its whole reply.
+  void reply_done(Request& req);
+  // Graceful shutdown: close now if idle, else after the current reply.
+  void shutdown();
+  std::size_t index = 0;  // position in the server's list
+
+ private:
+  enum class State { kHead, kBody, kHandling, kLinger };
+  static void on_read(BufferEvent& bev, void* self);
+  void process();
+  bool begin_request();
+  bool expect_continue(const BodyFraming& framing);
+  void fail(int status, const char* why, std::string_view allow = {});
+  void linger();
+  void on_drained();
+  void on_event(short what);
+  void destroy();
+
+  Server& server_;
+  std::unique_ptr<BufferEvent> bev_;
+  Request req_;
+  BodyDecoder decoder_;
+  State state_ = State::kHead;
+  bool reject_;
+  bool processing_ = false;  // inside process(): replies must not recurse into it
+  bool peer_eof_ = false;
+  bool shutting_down_ = false;
+};
+
+}  // namespace ev::http::detail

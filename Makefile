@@ -37,9 +37,9 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
+# Serves the bundled example site on http://localhost:8080/ until Ctrl-C.
 run: build
-	$(BUILD)/evtool backends
-	$(BUILD)/evtool timer --every 250ms --count 4
+	$(BUILD)/evtool http serve examples/www --port $(or $(PORT),8080) --echo /echo
 
 test: build asan
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -51,7 +51,7 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -R '^unit\.'
 
-BENCH_PACKAGES := dnsperf nsd adns-tools util-linux
+BENCH_PACKAGES := dnsperf nsd adns-tools util-linux nginx wrk time
 
 bench: build
 	@missing=""; for p in $(BENCH_PACKAGES); do \

@@ -14,8 +14,9 @@
 # Subcommands (and aliases) of a command path.
 _evtool_subcommands() {
     case $1 in
-        '') echo 'backends timer tcp dns' ;;
+        '') echo 'backends timer tcp http dns' ;;
         tcp) echo 'echo serve chat' ;;
+        http) echo 'get post serve' ;;
         dns) echo 'resolve lookup serve' ;;
     esac
 }
@@ -31,6 +32,9 @@ _evtool_options() {
         'tcp echo')  echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= -h --help' ;;
         'tcp serve') echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --max-line= -h --help' ;;
         'tcp chat')  echo '--connect-timeout= -h --help' ;;
+        http)        echo '-h --help' ;;
+        'http get')  echo '-H= --header= -o= --output= -i --include -I --head -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -h --help' ;;
+        'http post') echo '-H= --header= -o= --output= -i --include -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -d= --data= -F= --form= --content-type= -h --help' ;;
         dns)         echo '-h --help' ;;
         'dns resolve') echo '-t --type= -x --reverse --server= --resolv-conf= --hosts= --no-hosts --no-search --timeout= --tries= --tcp --short -f --file= --max-inflight= -h --help' ;;
         'dns serve') echo '--port= --bind= --zone= --record= --hosts= --ttl= --forward= -h --help' ;;
@@ -53,6 +57,8 @@ _evtool_values() {
         --exec)              COMPREPLY=($(compgen -c -- "$2")) ;;
         -t | --type)         COMPREPLY=($(compgen -W 'A AAAA CNAME MX TXT NS SOA SRV PTR CAA ANY' -- "$2")) ;;
         --resolv-conf | --hosts | --zone | -f | --file) COMPREPLY=($(compgen -f -- "$2")) ;;
+        -o | --output | --cacert) COMPREPLY=($(compgen -f -- "$2")) ;;
+        -X | --request)      COMPREPLY=($(compgen -W 'GET HEAD POST PUT PATCH DELETE OPTIONS' -- "$2")) ;;
         *)                   COMPREPLY=() ;;  # durations, counts: free text
     esac
 }

@@ -19,7 +19,12 @@ function __evtool_subcommands
             echo backends
             echo timer
             echo tcp
+            echo http
             echo dns
+        case http
+            echo get
+            echo post
+            echo serve
         case dns
             echo resolve
             echo lookup
@@ -68,6 +73,15 @@ function __evtool_value_options
             test "$argv[1]" = 'tcp serve'; and echo --max-line
         case 'tcp chat'
             echo --connect-timeout
+        case 'http get' 'http post'
+            for option in -H --header -o --output -X --request --max-redirs --timeout --connect-timeout --retries --cacert
+                echo $option
+            end
+            if test "$argv[1]" = 'http post'
+                for option in -d --data -F --form --content-type
+                    echo $option
+                end
+            end
         case 'dns resolve'
             echo -t
             echo --type
@@ -135,6 +149,7 @@ complete -c evtool -l version -d 'Print the version, default backend and OpenSSL
 complete -c evtool -n '__evtool_at ""' -a backends -d 'List the event backends, or benchmark them'
 complete -c evtool -n '__evtool_at ""' -a timer -d 'Run a one-shot or periodic timer'
 complete -c evtool -n '__evtool_at ""' -a tcp -d 'TCP echo server, chat server and chat client'
+complete -c evtool -n '__evtool_at ""' -a http -d 'Static file server and curl-like client'
 complete -c evtool -n '__evtool_at ""' -a dns -d 'Resolve names and serve zones'
 
 # evtool backends
@@ -164,6 +179,29 @@ for path in 'tcp echo' 'tcp serve'
 end
 complete -c evtool -n "__evtool_at 'tcp serve'" -l max-line -x -d 'Disconnect a client whose line is longer (default 64k)'
 complete -c evtool -n "__evtool_at 'tcp chat'" -l connect-timeout -x -d 'Give up connecting after this long (default 10s)'
+
+# evtool http
+complete -c evtool -n '__evtool_at http' -a get -d 'Fetch a URL, the body to stdout (curl-like)'
+complete -c evtool -n '__evtool_at http' -a post -d 'POST a body to a URL, the response body to stdout'
+complete -c evtool -n '__evtool_at http' -a serve -d 'Static file server'
+for path in 'http get' 'http post'
+    complete -c evtool -n "__evtool_at '$path'" -s H -l header -x -d 'Add a request header (Name: value)'
+    complete -c evtool -n "__evtool_at '$path'" -s o -l output -r -F -d 'Write the body to a file (may be a FIFO)'
+    complete -c evtool -n "__evtool_at '$path'" -s i -l include -d 'Write the response head before the body'
+    complete -c evtool -n "__evtool_at '$path'" -s X -l request -x -a 'GET HEAD POST PUT PATCH DELETE OPTIONS' -d 'Request method'
+    complete -c evtool -n "__evtool_at '$path'" -s L -l location -d 'Follow redirects'
+    complete -c evtool -n "__evtool_at '$path'" -l max-redirs -x -d 'Follow at most this many redirects (default 10)'
+    complete -c evtool -n "__evtool_at '$path'" -s f -l fail -d 'Exit 6 without the body when the status is >= 400'
+    complete -c evtool -n "__evtool_at '$path'" -l timeout -x -d 'Give up the whole transfer after this long'
+    complete -c evtool -n "__evtool_at '$path'" -l connect-timeout -x -d 'Give up connecting to an address after this long'
+    complete -c evtool -n "__evtool_at '$path'" -l retries -x -d 'Retry connect failures and timeouts, with backoff'
+    complete -c evtool -n "__evtool_at '$path'" -s k -l insecure -d 'https: do not verify the certificate'
+    complete -c evtool -n "__evtool_at '$path'" -l cacert -r -F -d 'https: trust the CA certificates in this file'
+end
+complete -c evtool -n "__evtool_at 'http get'" -s I -l head -d 'Send HEAD and write only the response head'
+complete -c evtool -n "__evtool_at 'http post'" -s d -l data -x -d 'Body (@FILE a file, @- stdin)'
+complete -c evtool -n "__evtool_at 'http post'" -s F -l form -x -d 'Multipart field name=value or name=@FILE'
+complete -c evtool -n "__evtool_at 'http post'" -l content-type -x -d 'Content-Type of the body'
 
 # evtool dns
 complete -c evtool -n '__evtool_at dns' -a resolve -d "Look names up with the engine's resolver"

@@ -15,6 +15,8 @@
 #                  ours sizes its sets to the highest fd and runs anyway)
 #   BENCH_ECHO=0   skip the echo benchmark (run_echo_bench.sh, run after the
 #                  dispatch table; its ECHO_* variables are described there)
+#   BENCH_DNS=0    skip the DNS benchmarks (run_dns_bench.sh, DNS_*)
+#   BENCH_HTTP=0   skip the HTTP benchmark (run_http_bench.sh, HTTP_*)
 # Raw results (one JSON line per run) go to
 # BUILD_DIR/tests/bench/dispatch_results.jsonl.
 set -u
@@ -160,4 +162,9 @@ fi
 if [ "${BENCH_DNS:-1}" != 0 ]; then
   echo
   "$(dirname "$0")/run_dns_bench.sh" "$1"
+fi
+
+if [ "${BENCH_HTTP:-1}" != 0 ]; then
+  echo
+  "$(dirname "$0")/run_http_bench.sh" "$1"
 fi

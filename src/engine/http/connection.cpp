@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "engine/util/socket.h"
+
 namespace ev::http::detail {
 namespace {
 
@@ -11,6 +13,9 @@ namespace {
 constexpr std::size_t kPipelineOutputLimit = 256 * 1024;
 // Input held at most: a whole head plus some body, then reading pauses.
 constexpr std::size_t kInputSlack = 64 * 1024;
+// Large files go out in sendfile calls of up to this much (nginx's
+// sendfile_max_chunk): fewer loop rounds per megabyte.
+constexpr std::size_t kMaxWritePerCall = 2 * 1024 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 
 }  // namespace
@@ -24,12 +29,16 @@ Connection::Connection(Server& server, int fd, const SocketAddress& peer, bool r
 Connection::~Connection() = default;
 
 void Connection::start() {
+  // A reply's last partial segment must not wait for the ACK of the ones
+  // before it (Nagle's algorithm against delayed ACKs: 40 ms per reply).
+  make_tcp_nodelay(bev_->fd());
   bev_->input().set_keep_drained_tail(false);
   bev_->output().set_keep_drained_tail(false);
   bev_->setcb([this](BufferEvent& b) { on_read(b, this); }, [this](BufferEvent&) { on_drained(); },
               [this](BufferEvent&, short what) { on_event(what); });
   bev_->setwatermark(kRead, 0, server_.settings_.limits.max_header_size + kInputSlack);
   bev_->set_timeouts(server_.settings_.timeout, server_.settings_.timeout);
+  bev_->set_max_single_write(kMaxWritePerCall);
   bev_->enable(kRead | kWrite);
 }
 
@@ -70,6 +79,27 @@ void Connection::process() {
     else server_.dispatch(req_);
   }
   processing_ = false;
+  watch_header_time();
+}
+
+// Arms the head deadline when a head has begun but is not complete, and
+// drops it once the head is parsed. Requests that arrive whole (nearly
+// all) never touch the timer.
+void Connection::watch_header_time() {
+  bool partial_head = state_ == State::kHead && !bev_->input().empty();
+  if (partial_head) {
+    if (!header_timer_.initialized()) header_timer_.assign_timer(server_.base_, &Connection::on_header_timeout, this);
+    if (!header_timer_.pending(kTimeout)) header_timer_.add(server_.settings_.timeout);
+  } else if (header_timer_.initialized() && header_timer_.pending(kTimeout)) {
+    header_timer_.del();
+  }
+}
+
+void Connection::on_header_timeout(int, short, void* self) {
+  auto* c = static_cast<Connection*>(self);
+  if (c->state_ != State::kHead || c->bev_->input().empty()) return;
+  c->fail(408, "request head not received in time");
+  c->peer_eof_ = true;  // do not linger for more input
 }
 
 // Checks a parsed head; false after answering an error.
@@ -182,6 +212,15 @@ void Connection::shutdown() {
   if (idle) destroy();
 }
 
-void Connection::destroy() { server_.closed(this); }  // deletes this
+// Unlinks from the server, which frees us from the loop shortly: until
+// then no callback of ours may run again.
+void Connection::destroy() {
+  if (closed_) return;
+  closed_ = true;
+  header_timer_.del();
+  bev_->setcb(nullptr, nullptr, nullptr);
+  bev_->disable(kRead | kWrite);
+  server_.closed(this);
+}
 
 }  // namespace ev::http::detail

@@ -107,7 +107,9 @@ ParseResult parse_fields(LineReader& lines, const Limits& limits, Headers& out) 
 // end. On kDone, `text` is the head and *consumed its length on the wire.
 template <int kTooLongLine>
 ParseResult locate_head(Buffer& in, const Limits& limits, std::string_view& text, std::size_t& consumed) {
-  std::size_t window = std::min(in.length(), limits.max_header_size + 2 + 2 * kMaxLeadingEmptyLines);
+  // A head may take max_header_size plus its final CRLF; one byte more
+  // and it cannot fit, whether it arrived whole or byte by byte.
+  std::size_t window = std::min(in.length(), limits.max_header_size + 3 + 2 * kMaxLeadingEmptyLines);
   if (window == 0) return ParseResult::incomplete();
   auto* p = reinterpret_cast<const char*>(in.pullup(static_cast<ssize_t>(window)));
   if (!p) return ParseResult::incomplete();
@@ -115,7 +117,7 @@ ParseResult locate_head(Buffer& in, const Limits& limits, std::string_view& text
   std::size_t skip = 0, first_end = 0;
   std::size_t end = find_head_end(all, skip, first_end);
   if (end == 0) {
-    if (window - skip <= limits.max_header_size) return ParseResult::incomplete();
+    if (window - skip <= limits.max_header_size + 2) return ParseResult::incomplete();
     if (first_end == std::string_view::npos || first_end - skip > limits.max_header_size)
       return ParseResult::error(kTooLongLine, "start line too long");
     return ParseResult::error(431, "header fields too large");
@@ -142,7 +144,7 @@ ParseResult parse_request_line(std::string_view line, RequestHead& out) {
   std::string_view version = line.substr(sp2 + 1);
   if (!parse_version(version, out.version_major, out.version_minor))
     return ParseResult::error(400, "malformed HTTP version");
-  if (out.version_major != 1) return ParseResult::error(505, "unsupported HTTP version");
+  if (out.version_major != 1 || out.version_minor > 1) return ParseResult::error(505, "unsupported HTTP version");
   out.method.assign(method);
   out.target.assign(target);
   return ParseResult::done();
@@ -151,7 +153,7 @@ ParseResult parse_request_line(std::string_view line, RequestHead& out) {
 ParseResult parse_status_line(std::string_view line, ResponseHead& out) {
   if (line.size() < 12 || !parse_version(line.substr(0, 8), out.version_major, out.version_minor) || line[8] != ' ')
     return ParseResult::error(400, "malformed status line");
-  if (out.version_major != 1) return ParseResult::error(505, "unsupported HTTP version");
+  if (out.version_major != 1 || out.version_minor > 1) return ParseResult::error(505, "unsupported HTTP version");
   std::string_view code = line.substr(9, 3);
   if (!std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }) || code[0] == '0')
     return ParseResult::error(400, "malformed status code");
@@ -287,6 +289,7 @@ bool parse_content_length(std::string_view value, std::uint64_t& length) {
     if (c < '0' || c > '9') return false;
     n = n * 10 + static_cast<std::uint64_t>(c - '0');
   }
+  if (n > static_cast<std::uint64_t>(INT64_MAX)) return false;
   length = n;
   return true;
 }

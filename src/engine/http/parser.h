@@ -112,7 +112,7 @@ class BodyDecoder {
 // Parses a chunk-size line's size (without CRLF; a ";ext" is allowed):
 // 1 to 16 hex digits and nothing else before ';'. False otherwise.
 bool parse_chunk_size(std::string_view line, std::uint64_t& size);
-// Content-Length value: 1 to 19 digits only. False otherwise.
+// Content-Length value: 1 to 19 digits only, at most 2^63-1. False otherwise.
 bool parse_content_length(std::string_view value, std::uint64_t& length);
 
 }  // namespace ev::http

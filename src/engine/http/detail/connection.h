@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "engine/core/event.h"
 #include "engine/http/parser.h"
 #include "engine/http/server.h"
 #include "engine/io/buffer_event.h"
@@ -33,6 +34,8 @@ class Connection {
  private:
   enum class State { kHead, kBody, kHandling, kLinger };
   static void on_read(BufferEvent& bev, void* self);
+  static void on_header_timeout(int fd, short what, void* self);
+  void watch_header_time();
   void process();
   bool begin_request();
   bool expect_continue(const BodyFraming& framing);
@@ -46,11 +49,15 @@ class Connection {
   std::unique_ptr<BufferEvent> bev_;
   Request req_;
   BodyDecoder decoder_;
+  // The whole head must arrive within the timeout, however slowly it
+  // trickles in (the read timeout alone restarts with every byte).
+  Event header_timer_;
   State state_ = State::kHead;
   bool reject_;
   bool processing_ = false;  // inside process(): replies must not recurse into it
   bool peer_eof_ = false;
   bool shutting_down_ = false;
+  bool closed_ = false;  // destroy() ran
 };
 
 }  // namespace ev::http::detail

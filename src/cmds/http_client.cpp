@@ -1,0 +1,453 @@
+// `evtool http get URL` and `evtool http post URL`: curl's flags on the
+// engine's ev::http::Client. The body goes to stdout or -o as it arrives
+// (constant memory, a slow reader pauses the download); --json prints one
+// document with the response, its timings and the body (without -o).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "cli/validators.h"
+#include "cmds/http_commands.h"
+#include "cmds/http_sink.h"
+#include "cmds/tcp_common.h"
+#include "engine/core/log.h"
+#include "engine/dns/resolver.h"
+#include "engine/http/client.h"
+#include "engine/http/multipart.h"
+#include "engine/util/base64.h"
+#include "engine/util/units.h"
+
+namespace evtool {
+namespace {
+
+namespace http = ev::http;
+
+struct ClientFlags {
+  bool post = false;
+  std::string url;
+  std::vector<std::string> headers;
+  std::string output;
+  bool include = false, head = false;
+  std::string method;
+  bool location = false;
+  long max_redirs = 10;
+  bool fail = false;
+  std::string timeout, connect_timeout;
+  long retries = 0;
+  bool insecure = false;
+  std::string cacert;
+  std::vector<std::string> data, form;
+  std::string content_type;
+};
+
+// A local problem found before any connection (an unreadable upload): exit 1.
+struct SetupError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// ---- building the request -----------------------------------------------
+
+http::Uri parse_url(const std::string& text) {
+  std::string why;
+  std::optional<http::Uri> url = http::Uri::parse(text, &why);
+  if (!url) throw UsageError("invalid URL '" + text + "': " + why);
+  if (url->scheme != "http" && url->scheme != "https")
+    throw UsageError("invalid URL '" + text + "': it must start with http:// or https://");
+  if (!url->has_authority || url->host.empty()) throw UsageError("invalid URL '" + text + "': no host");
+  return *url;
+}
+
+bool is_token(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  });
+}
+
+void add_header(http::Headers& headers, const std::string& text) {
+  std::string::size_type colon = text.find(':');
+  std::string name = text.substr(0, colon);
+  std::string_view value = colon == std::string::npos ? "" : std::string_view(text).substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  bool bad_value = value.find_first_of("\r\n") != std::string_view::npos || value.find('\0') != std::string_view::npos;
+  if (colon == std::string::npos || !is_token(name) || bad_value)
+    throw UsageError("-H: invalid header '" + text + "' (use 'Name: value')");
+  headers.add(name, value);
+}
+
+// Everything on stdin, for a body that mixes it with other pieces.
+std::string slurp_stdin() {
+  std::string all;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw SetupError(std::string("reading stdin: ") + std::strerror(errno));
+    if (n == 0) return all;
+    all.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// -d: pieces joined with '&' (curl's rule); @FILE streamed from disk, @-
+// stdin (streamed chunked when it is a pipe and the only piece).
+http::RequestBody data_body(const std::vector<std::string>& items) {
+  http::RequestBody body;
+  std::string why;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string& item = items[i];
+    if (i > 0) body.add_bytes("&");
+    if (item == "@-") {
+      struct stat st{};
+      bool regular = ::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+      if (regular && !body.add_fd(STDIN_FILENO, &why)) throw SetupError("reading stdin: " + why);
+      if (!regular && items.size() == 1) body.set_stream(STDIN_FILENO);
+      else if (!regular) body.add_bytes(slurp_stdin());
+    } else if (item.starts_with("@")) {
+      if (!body.add_file(item.substr(1), &why)) throw SetupError(why);
+    } else {
+      body.add_bytes(item);
+    }
+  }
+  return body;
+}
+
+// -F name=value, name=@FILE[;type=TYPE].
+http::RequestBody form_body(const std::vector<std::string>& items, http::MultipartForm& form) {
+  for (const std::string& item : items) {
+    std::string::size_type eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("-F: invalid field '" + item + "' (use name=value or name=@FILE)");
+    std::string name = item.substr(0, eq), value = item.substr(eq + 1);
+    if (!value.starts_with("@")) {
+      form.add_field(name, value);
+      continue;
+    }
+    std::string path = value.substr(1), type;
+    if (std::string::size_type semi = path.rfind(";type="); semi != std::string::npos) {
+      type = path.substr(semi + 6);
+      path.resize(semi);
+    }
+    std::string why;
+    if (!form.add_file(name, path, &why, type)) throw SetupError(why);
+  }
+  return form.finish();
+}
+
+http::ClientRequest build_request(const ClientFlags& f) {
+  http::ClientRequest req;
+  req.url = parse_url(f.url);
+  req.method = !f.method.empty() ? f.method : f.post ? "POST" : f.head ? "HEAD" : "GET";
+  if (!f.method.empty() && !is_token(f.method)) throw UsageError("-X: invalid method '" + f.method + "'");
+  for (const std::string& h : f.headers) add_header(req.headers, h);
+  if (!f.data.empty() && !f.form.empty()) throw UsageError("-d/--data and -F/--form cannot be used together");
+  std::string type;
+  if (!f.form.empty()) {
+    http::MultipartForm form;
+    req.body = form_body(f.form, form);
+    type = (f.content_type.empty() ? "multipart/form-data" : f.content_type) + "; boundary=" + form.boundary();
+  } else if (!f.data.empty()) {
+    req.body = data_body(f.data);
+    type = f.content_type.empty() ? "application/x-www-form-urlencoded" : f.content_type;
+  } else {
+    type = f.content_type;
+  }
+  if (!type.empty() && !req.headers.has("Content-Type")) req.headers.add("Content-Type", type);
+  return req;
+}
+
+// The engine's resolver with the system's resolv.conf and hosts file.
+std::unique_ptr<ev::dns::Resolver> system_resolver(const Context& ctx, ev::EventBase& base) {
+  std::string why;
+  auto conf = ev::dns::load_resolv_conf("/etc/resolv.conf", &why).value_or(ev::dns::ResolvConf{});
+  auto resolver = ev::dns::Resolver::create(base, conf, &why);
+  if (!resolver) {
+    ctx.out.debug("resolver: %s", why.c_str());
+    return nullptr;
+  }
+  if (auto hosts = ev::dns::HostsFile::load("/etc/hosts", &why)) resolver->set_hosts(std::move(*hosts));
+  else ctx.out.debug("/etc/hosts: %s", why.c_str());
+  return resolver;
+}
+
+// ---- presenting the response ----------------------------------------------
+
+std::string head_text(const http::ResponseHead& head) {
+  std::string out = "HTTP/" + std::to_string(head.version_major) + "." + std::to_string(head.version_minor) + " " +
+                    std::to_string(head.status) + (head.reason.empty() ? "" : " " + head.reason) + "\r\n";
+  for (const auto& [name, value] : head.headers) out += name + ": " + value + "\r\n";
+  return out + "\r\n";
+}
+
+std::string display_url(http::Uri url) {
+  url.userinfo.clear();  // never print a password
+  return url.to_string();
+}
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+    if (n > 3 || s.size() - i <= n) return false;  // not a lead byte, or cut short
+    std::uint32_t cp = n == 0 ? c : c & (0x3F >> n);
+    for (std::size_t k = 1; k <= n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 2) return false;
+      cp = cp << 6 | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates, beyond U+10FFFF.
+    static const std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+double seconds(ev::Duration d) { return round_ms(std::chrono::duration<double>(d).count()); }
+
+int exit_code_for(http::ClientError e) {
+  switch (e) {
+    case http::ClientError::kOk: return kExitOk;
+    case http::ClientError::kTimeout: return kExitTimeout;
+    case http::ClientError::kDns: return kExitNotFound;
+    case http::ClientError::kTls: return kExitTls;
+    default: return kExitFailure;
+  }
+}
+
+// ---- the transfer ---------------------------------------------------------
+
+class Transfer {
+ public:
+  Transfer(const Context& ctx, const ClientFlags& f, ev::EventBase& base, http::ClientOptions opts)
+      : ctx_(ctx), flags_(f), base_(base), client_(base, std::move(opts)),
+        sink_(base, f.output == "-" ? "" : f.output, [this](int err) { sink_done(err); }),
+        collect_(ctx.out.json() && f.output.empty()),
+        progress_wanted_(!f.output.empty() && f.output != "-" && ::isatty(STDERR_FILENO) && !ctx.out.quiet()) {}
+
+  int run(http::ClientRequest req) {
+    StopSignals stop(base_, [this](int signum) { stop_with(signum == SIGINT ? kExitInterrupted : kExitFailure); });
+    http::Client::Handlers h;
+    h.on_head = [this](const http::Uri& url, const http::ResponseHead& head, bool following) {
+      on_head(url, head, following);
+    };
+    h.on_body = [this](ev::Buffer& body) { on_body(body); };
+    h.on_complete = [this](const http::ClientResult& r) { on_complete(r); };
+    h.on_trace = [this](http::Client::Trace kind, std::string_view text) { on_trace(kind, text); };
+    client_.start(std::move(req), std::move(h));
+    base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
+    return status_;
+  }
+
+ private:
+  void stop_with(int status) {
+    status_ = status;
+    client_.cancel();
+    if (progress_) progress_->finish(sink_.written());
+    progress_.reset();
+    base_.loopbreak();
+  }
+
+  void on_trace(http::Client::Trace kind, std::string_view text) const {
+    if (!ctx_.out.verbose()) return;
+    std::string s(text);
+    if (kind == http::Client::Trace::kInfo) ctx_.out.debug("%s", s.c_str());
+    else std::fprintf(stderr, "%s %s\n", kind == http::Client::Trace::kRequestHead ? ">" : "<", s.c_str());
+  }
+
+  void on_head(const http::Uri& url, const http::ResponseHead& head, bool following) {
+    if (!following) {
+      head_ = head;
+      url_ = url;
+    }
+    if (!following && flags_.fail && head.status >= 400 && !ctx_.out.json()) {
+      ctx_.out.error("%s: the server returned %d %s", display_url(url).c_str(), head.status, head.reason.c_str());
+      return stop_with(kExitHttpFail);
+    }
+    if ((flags_.include || flags_.head) && !ctx_.out.json() && !sink_.write_text(head_text(head)))
+      return write_failed(sink_.error());
+    if (!following && progress_wanted_) {
+      std::uint64_t length = 0;
+      bool known = http::parse_content_length(head.headers.get("Content-Length"), length);
+      progress_.emplace(known ? std::optional<std::uint64_t>(length) : std::nullopt);
+    }
+  }
+
+  void on_body(ev::Buffer& body) {
+    if (collect_) {
+      std::size_t old = collected_.size(), n = body.length();
+      collected_.resize(old + n);
+      body.remove(collected_.data() + old, n);
+      return;
+    }
+    if (!sink_.write(body)) return write_failed(sink_.error());
+    if (progress_) progress_->update(sink_.written());
+  }
+
+  void on_complete(const http::ClientResult& r) {
+    result_ = r;
+    complete_ = true;
+    if (r.error != http::ClientError::kOk) {
+      ctx_.out.error("%s", r.message.c_str());
+      if (ctx_.out.json()) print_json();
+      return stop_with(exit_code_for(r.error));
+    }
+    if (!collect_) {
+      bool ok = sink_.write(client_.body()) && (flags_.output.empty() || sink_.touch());
+      if (!ok) return write_failed(sink_.error());
+    }
+    if (sink_.idle()) finish();
+  }
+
+  void sink_done(int err) {
+    if (err) return write_failed(err);
+    if (progress_) progress_->update(sink_.written());
+    if (complete_ && sink_.idle()) finish();
+  }
+
+  void write_failed(int err) {
+    ctx_.out.error("writing to %s: %s", sink_.name().c_str(), std::strerror(err));
+    stop_with(kExitFailure);
+  }
+
+  void finish() {
+    if (progress_) progress_->finish(sink_.written());
+    progress_.reset();
+    const http::Timings& t = result_.time;
+    ctx_.out.debug("%d %s, %llu bytes; dns %.3fs connect %.3fs tls %.3fs ttfb %.3fs total %.3fs", result_.status,
+                   head_.reason.c_str(), static_cast<unsigned long long>(result_.body_size), seconds(t.dns),
+                   seconds(t.connect), seconds(t.tls), seconds(t.ttfb), seconds(t.total));
+    if (ctx_.out.json()) print_json();
+    bool failed = flags_.fail && result_.status >= 400;
+    if (failed && ctx_.out.json())
+      ctx_.out.error("%s: the server returned %d %s", display_url(url_).c_str(), result_.status, head_.reason.c_str());
+    status_ = failed ? kExitHttpFail : kExitOk;
+    base_.loopbreak();
+  }
+
+  void print_json() const;
+
+  const Context& ctx_;
+  const ClientFlags& flags_;
+  ev::EventBase& base_;
+  http::Client client_;
+  BodySink sink_;
+  bool collect_;  // --json without -o: the body goes into the document
+  bool progress_wanted_;
+  std::optional<ProgressBar> progress_;
+  std::string collected_;
+  http::ResponseHead head_;
+  http::Uri url_;
+  http::ClientResult result_;
+  bool complete_ = false;
+  int status_ = kExitOk;
+};
+
+void Transfer::print_json() const {
+  Json headers = Json::object();
+  for (const auto& [name, value] : head_.headers) {
+    auto it = headers.find(name);
+    if (it == headers.end()) headers[name] = value;
+    else *it = it->get<std::string>() + ", " + value;
+  }
+  const http::Timings& t = result_.time;
+  Json doc = {{"url", display_url(result_.url)},
+              {"status", result_.status},
+              {"reason", result_.status ? head_.reason : ""},
+              {"http_version", result_.status ? std::to_string(head_.version_major) + "." +
+                                                    std::to_string(head_.version_minor)
+                                              : ""},
+              {"headers", headers},
+              {"size", result_.body_size},
+              {"time", {{"dns", seconds(t.dns)},
+                        {"connect", seconds(t.connect)},
+                        {"tls", seconds(t.tls)},
+                        {"ttfb", seconds(t.ttfb)},
+                        {"total", seconds(t.total)}}}};
+  if (collect_ && result_.error == http::ClientError::kOk) {
+    if (valid_utf8(collected_)) doc["body"] = collected_;
+    else doc["body_base64"] = ev::base64_encode(collected_);
+  }
+  if (result_.error != http::ClientError::kOk) {
+    doc["error"] = http::client_error_name(result_.error);
+    doc["message"] = result_.message;
+  }
+  ctx_.out.json_line(doc);
+}
+
+int run_client(const Context& ctx, const ClientFlags& f) {
+  http::ClientRequest req;
+  try {
+    req = build_request(f);
+  } catch (const SetupError& e) {
+    ctx.out.error("%s", e.what());
+    return kExitFailure;
+  }
+  int rc = kExitOk;
+  auto base = ctx.make_base(&rc);
+  if (!base) return rc;
+  std::unique_ptr<ev::dns::Resolver> resolver;
+  if (!ev::parse_ip(req.url.host) || f.location) resolver = system_resolver(ctx, *base);
+  http::ClientOptions opts;
+  if (!f.connect_timeout.empty()) opts.connect_timeout = ev::parse_duration(f.connect_timeout);
+  if (!f.timeout.empty()) opts.total_timeout = ev::parse_duration(f.timeout);
+  opts.retries = static_cast<int>(f.retries);
+  opts.follow_redirects = f.location;
+  opts.max_redirects = static_cast<int>(f.max_redirs);
+  opts.resolver = resolver.get();
+  opts.user_agent = std::string("evtool/") + ev::version();
+  // -k and --cacert are for the TLS connector (https), which comes later.
+  Transfer transfer(ctx, f, *base, std::move(opts));
+  return transfer.run(std::move(req));
+}
+
+// ---- flags --------------------------------------------------------------
+
+void add_common_flags(CLI::App* cmd, ClientFlags& f) {
+  cmd->add_option("URL", f.url, "http:// or https:// URL")->required();
+  cmd->add_option("-H,--header", f.headers, "Add a request header 'Name: value' (repeatable)")
+      ->option_text("'NAME: VALUE'")->allow_extra_args(false);
+  cmd->add_option("-o,--output", f.output, "Write the body to FILE instead of stdout (may be a FIFO)")
+      ->option_text("FILE");
+  cmd->add_flag("-i,--include", f.include, "Write the response head before the body");
+  cmd->add_option("-X,--request", f.method, "Use METHOD instead of the default")->option_text("METHOD");
+  cmd->add_flag("-L,--location", f.location, "Follow redirects");
+  cmd->add_option("--max-redirs", f.max_redirs, "Follow at most N redirects (default 10)")
+      ->check(CLI::Range(0L, 1000000L))->option_text("N");
+  cmd->add_flag("-f,--fail", f.fail, "Exit 6 without writing the body when the status is >= 400");
+  cmd->add_option("--timeout", f.timeout, "Give up the whole transfer after DUR (exit 4)")->check(kDuration);
+  cmd->add_option("--connect-timeout", f.connect_timeout, "Give up connecting to an address after DUR")
+      ->check(kDuration);
+  cmd->add_option("--retries", f.retries, "Retry connect failures and timeouts N times, with backoff (default 0)")
+      ->check(CLI::Range(0L, 1000L))->option_text("N");
+  cmd->add_flag("-k,--insecure", f.insecure, "https: do not verify the server's certificate");
+  cmd->add_option("--cacert", f.cacert, "https: trust the CA certificates in FILE")->option_text("FILE");
+}
+
+}  // namespace
+
+void add_http_client_commands(CLI::App& http, Context& ctx) {
+  auto get = std::make_shared<ClientFlags>();
+  CLI::App* cmd = http.add_subcommand("get", "Fetch URL and write the body to stdout (curl-like)");
+  add_common_flags(cmd, *get);
+  cmd->add_flag("-I,--head", get->head, "Send HEAD and write only the response head");
+  ctx.add_command(cmd, [&ctx, get] { return run_client(ctx, *get); });
+
+  auto post = std::make_shared<ClientFlags>();
+  post->post = true;
+  cmd = http.add_subcommand("post", "POST a body to URL and write the response body to stdout");
+  add_common_flags(cmd, *post);
+  cmd->add_option("-d,--data", post->data, "Body STR; @FILE streams a file, @- reads stdin (repeatable: joined by &)")
+      ->option_text("STR")->allow_extra_args(false);
+  cmd->add_option("-F,--form", post->form, "multipart/form-data field name=value or name=@FILE[;type=TYPE]")
+      ->option_text("NAME=VALUE")->allow_extra_args(false);
+  cmd->add_option("--content-type", post->content_type,
+                  "Content-Type of the body (default application/x-www-form-urlencoded for -d)")
+      ->option_text("TYPE");
+  ctx.add_command(cmd, [&ctx, post] { return run_client(ctx, *post); });
+}
+
+}  // namespace evtool

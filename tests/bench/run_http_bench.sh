@@ -1,0 +1,497 @@
+#!/usr/bin/env bash
+# The HTTP benchmark (README.md), on loopback only:
+#  1. Static files under wrk (one thread, 64 keep-alive connections):
+#     `evtool http serve` vs http_evhttp (libevent 2.1's evhttp) vs nginx
+#     (one worker, access_log off, sendfile on). Files of 1 KiB and 1 MiB;
+#     requests/s and MiB/s (wrk's Transfer/sec), medians. Each run starts a
+#     fresh server pinned to CPU 0 with wrk pinned to CPU 1; the servers take
+#     turns going first.
+#  2. One 1 GiB file (sparse) from nginx: `evtool http get -o /dev/null` vs
+#     `curl -s -o /dev/null`, alternately; wall time and max RSS
+#     (/usr/bin/time %M), medians.
+# A client or server that is not there (an evtool without `http serve` /
+# `http get`, no nginx) gets "not available" rows; the rest still runs.
+#
+#   run_http_bench.sh [BUILD_DIR]     (default: build)
+#
+# Environment (defaults in brackets):
+#   EVTOOL              the evtool binary [BUILD_DIR/evtool]
+#   NGINX               the nginx binary [/usr/sbin/nginx]
+#   HTTP_BENCH_SECONDS  wrk duration per run, whole seconds [8]
+#   HTTP_BENCH_RUNS     runs per cell (wrk and downloads); medians [3]
+#   HTTP_BENCH_CONNS    wrk connections [64]
+#   HTTP_BENCH_FILES    which files to serve under wrk ["1k.bin 1m.bin"]
+#   HTTP_GET_SIZE       size of the download test's file, for truncate(1);
+#                       0 skips that test [1G]
+#   HTTP_SERVER_CPU     CPU for the servers, "" for none [0]
+#   HTTP_CLIENT_CPU     CPU for wrk / the download clients, "" for none [1]
+# Raw results (one JSON line per run) go to
+# BUILD_DIR/tests/bench/http_results.jsonl.
+set -u
+
+BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "usage: $0 [BUILD_DIR]" >&2; exit 2; }
+BIN="$BUILD/tests/bench"
+EVTOOL=${EVTOOL:-$BUILD/evtool}
+NGINX=${NGINX:-/usr/sbin/nginx}
+SECS=${HTTP_BENCH_SECONDS:-8}
+RUNS=${HTTP_BENCH_RUNS:-3}
+CONNS=${HTTP_BENCH_CONNS:-64}
+FILES=${HTTP_BENCH_FILES:-"1k.bin 1m.bin"}
+GET_SIZE=${HTTP_GET_SIZE:-1G}
+SERVER_CPU=${HTTP_SERVER_CPU-0}
+CLIENT_CPU=${HTTP_CLIENT_CPU-1}
+GET_TIMEOUT=300  # seconds allowed for one download
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+pin() {  # pin CPU -> the taskset prefix, or nothing
+  if [ -n "$1" ] && command -v taskset >/dev/null 2>&1 && taskset -c "$1" true 2>/dev/null; then
+    echo "taskset -c $1"
+  fi
+}
+read -r -a SPIN <<<"$(pin "$SERVER_CPU")"
+read -r -a CPIN <<<"$(pin "$CLIENT_CPU")"
+BOUND=()
+GET_BOUND=()
+if command -v timeout >/dev/null 2>&1; then
+  BOUND=(timeout "$((SECS + 30))")
+  GET_BOUND=(timeout "$GET_TIMEOUT")
+fi
+
+TMP=$(mktemp -d)
+WWW="$TMP/www"
+NGX="$TMP/nginx"
+SERVER_PID=""
+SERVER_PORT=""
+
+# A process and all its descendants (nginx serves from its worker).
+tree() { local c; echo "$1"; for c in $(pgrep -P "$1" 2>/dev/null); do tree "$c"; done; }
+stop_pid() {  # stop_pid PID: TERM, up to 3 s, then KILL it and its descendants
+  local pid=$1 all
+  [ -n "$pid" ] || return 0
+  all=$(tree "$pid")
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 30); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  # shellcheck disable=SC2086
+  kill -KILL $all 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+cleanup() {
+  stop_pid "$SERVER_PID"
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# utime + stime clock ticks of a process tree.
+cpu_ticks() {
+  local total=0 p t
+  for p in $(tree "$1"); do
+    t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+TICKS_PER_S=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# median VALUES... -> the median of the numeric ones, or "fail" / "—".
+median() {
+  local nums
+  nums=$(printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g)
+  if [ -z "$nums" ]; then
+    if printf '%s\n' "$@" | grep -q fail; then echo fail; else echo "—"; fi
+    return
+  fi
+  printf '%s\n' "$nums" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+num() { [[ $1 =~ ^[0-9.]+$ ]]; }
+ratio() {  # ratio A B -> A / B with two decimals, or "—"
+  if num "$1" && num "$2" && awk -v b="$2" 'BEGIN { exit !(b > 0) }'; then
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+  else
+    echo "—"
+  fi
+}
+met() {  # met RATIO OP LIMIT -> yes / no / —
+  num "$1" || { echo "—"; return; }
+  awk -v r="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? (r >= l) : (r <= l); print ok ? "yes" : "no" }'
+}
+# 1,234,567 for whole numbers; others as given.
+thousands() {
+  num "$1" || { echo "$1"; return; }
+  awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'
+}
+fixed() {  # fixed VALUE DECIMALS
+  num "$1" || { echo "$1"; return; }
+  awk -v x="$1" -v d="$2" 'BEGIN { printf "%.*f", d, x }'
+}
+# wrk's sizes and times ("1.50MB", "850.00us") -> MiB, ms. wrk's units are binary.
+to_mib() {
+  awk -v s="$1" 'BEGIN { n = s + 0; u = s; sub(/^[0-9.]+/, "", u)
+    f["B"] = 1 / 1048576; f["KB"] = 1 / 1024; f["MB"] = 1; f["GB"] = 1024; f["TB"] = 1048576
+    if (!(u in f)) exit 1; printf "%.2f", n * f[u] }'
+}
+to_ms() {
+  awk -v s="$1" 'BEGIN { n = s + 0; u = s; sub(/^[0-9.]+/, "", u)
+    f["us"] = 0.001; f["ms"] = 1; f["s"] = 1000; f["m"] = 60000; f["h"] = 3600000
+    if (!(u in f)) exit 1; printf "%.2f", n * f[u] }'
+}
+
+# ---- the files -------------------------------------------------------------
+mkdir -p "$WWW" "$NGX"
+head -c 1024 /dev/urandom >"$WWW/1k.bin"
+head -c 1048576 /dev/urandom >"$WWW/1m.bin"
+# nginx's worker runs as an unprivileged user when we are root: let it read.
+chmod 755 "$TMP" "$WWW"
+chmod 644 "$WWW"/*.bin
+
+# ---- availability ----------------------------------------------------------
+declare -A AVAIL
+# CLI11 answers --help with the top-level help (exit 0) for a subcommand it
+# does not know: look for the subcommand's own usage line.
+has_evtool_cmd() {
+  [ -x "$EVTOOL" ] && "${BOUND[@]}" "$EVTOOL" http "$1" --help 2>&1 | grep -q "^Usage: .*http $1"
+}
+has_evtool_cmd serve && AVAIL[evtool]=1
+[ -x "$BIN/http_evhttp" ] && AVAIL[evhttp]=1
+[ -x "$NGINX" ] && AVAIL[nginx]=1
+HAVE_WRK=0
+command -v wrk >/dev/null 2>&1 && HAVE_WRK=1
+HAVE_CURL=0
+command -v curl >/dev/null 2>&1 && HAVE_CURL=1
+NOTES=()
+[ "${AVAIL[evtool]:-0}" = 1 ] || NOTES+=("evtool: \`$EVTOOL http serve\` not available (no binary, or it has no such command)")
+[ "${AVAIL[evhttp]:-0}" = 1 ] || NOTES+=("evhttp: $BIN/http_evhttp not built (needs libevent-dev)")
+[ "${AVAIL[nginx]:-0}" = 1 ] || NOTES+=("nginx: $NGINX not installed (apt-get install nginx)")
+[ $HAVE_CURL = 1 ] || NOTES+=("curl not installed: no server can be checked, so none is run")
+
+# ---- servers ---------------------------------------------------------------
+nginx_conf() {  # nginx_conf PORT: a config that keeps every path inside $NGX
+  local user=""
+  if [ "$(id -u)" = 0 ]; then
+    if id www-data >/dev/null 2>&1; then user="user www-data;"; else user="user nobody nogroup;"; fi
+  fi
+  local types="types { application/octet-stream bin; }"
+  [ -r /etc/nginx/mime.types ] && types="include /etc/nginx/mime.types;"
+  cat >"$NGX/nginx.conf" <<CONF
+$user
+worker_processes 1;
+master_process on;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log warn;
+events { worker_connections 4096; }
+http {
+  $types
+  default_type application/octet-stream;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 100000;
+  client_body_temp_path $NGX/client_body;
+  proxy_temp_path $NGX/proxy;
+  fastcgi_temp_path $NGX/fastcgi;
+  uwsgi_temp_path $NGX/uwsgi;
+  scgi_temp_path $NGX/scgi;
+  server {
+    listen 127.0.0.1:$1;
+    server_name localhost;
+    root $WWW;
+    location / { }
+  }
+}
+CONF
+}
+
+# start_server NAME: sets SERVER_PID and SERVER_PORT; 1 if it is not serving
+# 1k.bin after 10 s.
+start_server() {
+  local name=$1 url
+  SERVER_PORT=""
+  : >"$TMP/server.out"
+  : >"$TMP/server.err"
+  case $name in
+    evtool) "${SPIN[@]}" "$EVTOOL" http serve "$WWW" --port 0 --bind 127.0.0.1 -q >"$TMP/server.out" 2>"$TMP/server.err" & ;;
+    evhttp) "${SPIN[@]}" "$BIN/http_evhttp" "$WWW" 0 >"$TMP/server.out" 2>"$TMP/server.err" & ;;
+    nginx)
+      SERVER_PORT=$(free_port)
+      nginx_conf "$SERVER_PORT"
+      : >"$NGX/error.log"
+      "${SPIN[@]}" "$NGINX" -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" -g 'daemon off;' \
+        >"$TMP/server.out" 2>"$TMP/server.err" & ;;
+  esac
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    if [ -z "$SERVER_PORT" ]; then
+      SERVER_PORT=$(sed -n 's/^listening on [0-9.]*:\([0-9][0-9]*\)$/\1/p' "$TMP/server.out" | head -n 1)
+    fi
+    if [ -n "$SERVER_PORT" ]; then
+      url="http://127.0.0.1:$SERVER_PORT/1k.bin"
+      [ "$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$url")" = 200 ] && return 0
+    fi
+    sleep 0.1
+  done
+  [ "$name" = nginx ] && cat "$NGX/error.log" >>"$TMP/server.err"
+  return 1
+}
+stop_server() {
+  stop_pid "$SERVER_PID"
+  SERVER_PID=""
+}
+server_err() { head -c 300 "$TMP/server.err" | tr '\n' ' '; }
+
+# check_file FILE: the server sends FILE byte for byte with status 200.
+check_file() {
+  local got="$TMP/check.out" code
+  rm -f "$got"
+  code=$(curl -s -o "$got" --max-time 10 -w '%{http_code}' "http://127.0.0.1:$SERVER_PORT/$1")
+  [ "$code" = 200 ] && cmp -s "$got" "$WWW/$1"
+}
+
+# ---- 1. wrk ----------------------------------------------------------------
+RESULTS="$BIN/http_results.jsonl"
+mkdir -p "$BIN"
+: >"$RESULTS"
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
+SERVERS=(evtool evhttp nginx)
+declare -A RPS MIBS P99 BUSY COST
+
+# run_wrk FILE -> "rps mib p99_ms non2xx sockerr cpu_s"; 1 if wrk failed.
+run_wrk() {
+  local out rc t0 t1 rps xfer mib p99 non2xx sockerr
+  t0=$(cpu_ticks "$SERVER_PID")
+  out=$("${BOUND[@]}" "${CPIN[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$SERVER_PORT/$1" 2>&1)
+  rc=$?
+  t1=$(cpu_ticks "$SERVER_PID")
+  printf '%s\n' "$out" >"$TMP/wrk.out"
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+  xfer=$(awk '/^Transfer\/sec:/ { print $2 }' <<<"$out")
+  [ $rc -eq 0 ] && num "$rps" && [ -n "$xfer" ] || return 1
+  mib=$(to_mib "$xfer") || return 1
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  p99=$(to_ms "${p99:-x}") || p99="—"
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+  sockerr=$(sed -n 's/.*Socket errors: //p' <<<"$out")
+  sockerr=${sockerr// /_}
+  echo "$rps $mib $p99 ${non2xx:-0} ${sockerr:--} $(awk -v a="$t0" -v b="$t1" -v hz="$TICKS_PER_S" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+}
+
+if [ $HAVE_WRK = 0 ]; then
+  NOTES+=("wrk not installed (apt-get install wrk): no throughput table")
+elif [ $HAVE_CURL = 1 ]; then
+  for file in $FILES; do
+    [ -f "$WWW/$file" ] || { NOTES+=("no such file: $file (1k.bin, 1m.bin)"); continue; }
+    for rep in $(seq "$RUNS"); do
+      # Rotate who goes first: other load on the machine drifts.
+      order=()
+      for i in 0 1 2; do order+=("${SERVERS[$(((i + rep - 1) % 3))]}"); done
+      for server in "${order[@]}"; do
+        [ "${AVAIL[$server]:-0}" = 1 ] || continue
+        echo "http: $file, $server, run $rep/$RUNS ..." >&2
+        if ! start_server "$server"; then
+          NOTES+=("$file, $server, run $rep: did not start: $(server_err)")
+          stop_server
+          RPS[$file,$server]+=" fail"; MIBS[$file,$server]+=" fail"
+          continue
+        fi
+        if ! check_file "$file"; then
+          NOTES+=("$file, $server, run $rep: GET /$file did not return the file with status 200")
+          stop_server
+          RPS[$file,$server]+=" fail"; MIBS[$file,$server]+=" fail"
+          continue
+        fi
+        res=$(run_wrk "$file")
+        rc=$?
+        alive=1
+        kill -0 "$SERVER_PID" 2>/dev/null || alive=0
+        stop_server
+        read -r rps mib p99 non2xx sockerr cpu <<<"$res"
+        if [ $rc -ne 0 ] || [ $alive = 0 ] || [ "${non2xx:-0}" != 0 ]; then
+          why="wrk failed: $(tail -n 3 "$TMP/wrk.out" | tr '\n' ' ')"
+          [ $alive = 0 ] && why="the server died: $(server_err)"
+          [ $rc -eq 0 ] && [ "${non2xx:-0}" != 0 ] && why="$non2xx non-2xx/3xx responses"
+          NOTES+=("$file, $server, run $rep: $why")
+          RPS[$file,$server]+=" fail"; MIBS[$file,$server]+=" fail"
+          continue
+        fi
+        [ "$sockerr" = - ] && sockerr=""
+        [ -z "$sockerr" ] || NOTES+=("$file, $server, run $rep: wrk socket errors: ${sockerr//_/ }")
+        busy=$(awk -v c="$cpu" -v s="$SECS" 'BEGIN { printf "%.0f", 100 * c / s }')
+        cost=$(awk -v c="$cpu" -v s="$SECS" -v r="$rps" 'BEGIN { if (r > 0) printf "%.2f", c * 1e6 / (r * s) }')
+        RPS[$file,$server]+=" $rps"; MIBS[$file,$server]+=" $mib"
+        P99[$file,$server]+=" $p99"; BUSY[$file,$server]+=" $busy"; COST[$file,$server]+=" $cost"
+        printf '{"bench":"wrk","file":"%s","server":"%s","rep":%s,"seconds":%s,"conns":%s,"requests_per_s":%s,"mib_per_s":%s,"p99_ms":"%s","server_cpu_s":%s,"socket_errors":"%s"}\n' \
+          "$file" "$server" "$rep" "$SECS" "$CONNS" "$rps" "$mib" "$p99" "$cpu" "${sockerr//_/ }" >>"$RESULTS"
+      done
+    done
+  done
+
+  echo
+  echo "### http: static files under wrk (-t1 -c$CONNS -d${SECS}s, keep-alive; median of $RUNS)"
+  echo
+  echo "servers ${SPIN[*]:-not pinned}, wrk ${CPIN[*]:-not pinned}; $(nproc) CPUs, $(uname -sr); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')," \
+    "libevent $(pkg-config --modversion libevent 2>/dev/null || echo '?'); load average ${LOAD_START:-?} at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null) at the end"
+  echo
+  echo "| file | server | requests/s | MiB/s | p99 latency (ms) | server CPU µs/request | server CPU busy | / nginx | / evhttp |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  declare -A MRPS MMIB
+  # What the ratios compare: requests/s for 1 KiB, MiB/s for bigger files.
+  metric() { if [ "$1" = 1k.bin ]; then echo "${MRPS[$1,$2]:-—}"; else echo "${MMIB[$1,$2]:-—}"; fi; }
+  for file in $FILES; do
+    [ -f "$WWW/$file" ] || continue
+    for server in "${SERVERS[@]}"; do
+      # shellcheck disable=SC2086
+      MRPS[$file,$server]=$(median ${RPS[$file,$server]:-—})
+      # shellcheck disable=SC2086
+      MMIB[$file,$server]=$(median ${MIBS[$file,$server]:-—})
+    done
+    for server in "${SERVERS[@]}"; do
+      if [ "${AVAIL[$server]:-0}" != 1 ]; then
+        echo "| $file | $server | not available | | | | | | |"
+        continue
+      fi
+      vs_nginx="—"; vs_evhttp="—"
+      [ "$server" != nginx ] && vs_nginx=$(ratio "$(metric "$file" "$server")" "$(metric "$file" nginx)")
+      [ "$server" != evhttp ] && vs_evhttp=$(ratio "$(metric "$file" "$server")" "$(metric "$file" evhttp)")
+      # shellcheck disable=SC2086
+      busy=$(fixed "$(median ${BUSY[$file,$server]:-—})" 0)
+      num "$busy" && busy="$busy%"
+      # shellcheck disable=SC2086
+      p99=$(fixed "$(median ${P99[$file,$server]:-—})" 2)
+      # shellcheck disable=SC2086
+      cost=$(fixed "$(median ${COST[$file,$server]:-—})" 2)
+      echo "| $file | $server | $(thousands "${MRPS[$file,$server]}") | $(fixed "${MMIB[$file,$server]}" 1) | $p99 | $cost | $busy | $vs_nginx | $vs_evhttp |"
+    done
+  done
+  echo
+  echo "Ratios compare requests/s for 1k.bin and MiB/s (wrk's Transfer/sec, headers included) for bigger files."
+  echo "Server CPU is user + system time of the server's processes (from /proc) during the run: a server well"
+  echo "below 100% busy is not what limits the rate (one wrk thread on one CPU may be)."
+  echo
+  echo "| goal | evtool ratio | target | met |"
+  echo "|---|---:|---:|:---:|"
+  r=$(ratio "${MRPS[1k.bin,evtool]:-—}" "${MRPS[1k.bin,nginx]:-—}")
+  echo "| 1 KiB requests/s vs nginx | $r | ≥ 1.00 | $(met "$r" ">=" 1.00) |"
+  r=$(ratio "${MRPS[1k.bin,evtool]:-—}" "${MRPS[1k.bin,evhttp]:-—}")
+  echo "| 1 KiB requests/s vs evhttp | $r | ≥ 1.50 | $(met "$r" ">=" 1.50) |"
+  r=$(ratio "${MMIB[1m.bin,evtool]:-—}" "${MMIB[1m.bin,nginx]:-—}")
+  echo "| 1 MiB MiB/s vs nginx | $r | ≥ 0.90 | $(met "$r" ">=" 0.90) |"
+fi
+
+# ---- 2. one big download ---------------------------------------------------
+get_test() {
+  local size_bytes url who wall rss t0 t1 out rc got
+  truncate -s "$GET_SIZE" "$WWW/big.bin" || return 1
+  chmod 644 "$WWW/big.bin"
+  size_bytes=$(stat -c %s "$WWW/big.bin")
+  if ! start_server nginx; then
+    NOTES+=("download test: nginx did not start: $(server_err)")
+    stop_server
+    return 1
+  fi
+  url="http://127.0.0.1:$SERVER_PORT/big.bin"
+  declare -A WALL RSS
+  local clients=(curl)
+  if has_evtool_cmd get; then
+    # Correctness first: 1m.bin to a file, compared byte for byte.
+    rm -f "$TMP/get.out"
+    if "${GET_BOUND[@]}" "$EVTOOL" http get -o "$TMP/get.out" "http://127.0.0.1:$SERVER_PORT/1m.bin" >/dev/null 2>"$TMP/client.err" &&
+       cmp -s "$TMP/get.out" "$WWW/1m.bin"; then
+      clients=(evtool curl)
+    else
+      NOTES+=("download test: \`evtool http get -o FILE\` of 1m.bin did not give the file: $(head -c 200 "$TMP/client.err" | tr '\n' ' ')")
+      WALL[evtool]=" fail"; RSS[evtool]=" fail"
+    fi
+  fi
+  # One untimed download puts the file's pages in the page cache.
+  curl -s -o /dev/null --max-time "$GET_TIMEOUT" "$url"
+  for rep in $(seq "$RUNS"); do
+    local order=("${clients[@]}")
+    [ $((rep % 2)) -eq 0 ] && [ ${#clients[@]} -eq 2 ] && order=("${clients[1]}" "${clients[0]}")
+    for who in "${order[@]}"; do
+      echo "http get: $GET_SIZE, $who, run $rep/$RUNS ..." >&2
+      rm -f "$TMP/time.out"
+      t0=$(date +%s%N)
+      if [ "$who" = curl ]; then
+        out=$("${GET_BOUND[@]}" "${CPIN[@]}" /usr/bin/time -f '%e %M' -o "$TMP/time.out" \
+                curl -s -o /dev/null -w '%{size_download}' --max-time "$GET_TIMEOUT" "$url" 2>"$TMP/client.err")
+      else
+        out=$("${GET_BOUND[@]}" "${CPIN[@]}" /usr/bin/time -f '%e %M' -o "$TMP/time.out" \
+                "$EVTOOL" http get -o /dev/null "$url" 2>"$TMP/client.err")
+      fi
+      rc=$?
+      t1=$(date +%s%N)
+      got=$size_bytes
+      [ "$who" = curl ] && got=$out
+      rss=$(tail -n 1 "$TMP/time.out" 2>/dev/null | awk '{ print $2 }')
+      if [ $rc -ne 0 ] || [ "$got" != "$size_bytes" ] || ! num "$rss"; then
+        NOTES+=("download test, $who, run $rep: exit $rc, $got of $size_bytes bytes: $(head -c 200 "$TMP/client.err" | tr '\n' ' ')")
+        WALL[$who]+=" fail"; RSS[$who]+=" fail"
+        continue
+      fi
+      wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+      WALL[$who]+=" $wall"; RSS[$who]+=" $rss"
+      printf '{"bench":"get","client":"%s","rep":%s,"bytes":%s,"wall_s":%s,"max_rss_kib":%s}\n' \
+        "$who" "$rep" "$size_bytes" "$wall" "$rss" >>"$RESULTS"
+    done
+  done
+  stop_server
+  rm -f "$WWW/big.bin"
+
+  local mw mr ew er cw cr
+  echo
+  echo "### http get: one $GET_SIZE file (sparse) from nginx to /dev/null (median of $RUNS)"
+  echo
+  echo "clients ${CPIN[*]:-not pinned}, nginx ${SPIN[*]:-not pinned}; wall time of the whole client process, max RSS from /usr/bin/time %M"
+  echo
+  echo "| client | wall (s) | MiB/s | max RSS (MiB) |"
+  echo "|---|---:|---:|---:|"
+  for who in evtool curl; do
+    if [ "$who" = evtool ]; then label="evtool http get -o /dev/null"; else label="curl -s -o /dev/null"; fi
+    if [ "$who" = evtool ] && ! has_evtool_cmd get; then
+      echo "| $label | not available | | |"
+      continue
+    fi
+    # shellcheck disable=SC2086
+    mw=$(median ${WALL[$who]:-—})
+    # shellcheck disable=SC2086
+    mr=$(median ${RSS[$who]:-—})
+    local speed="—" mib="$mr"
+    num "$mw" && speed=$(awk -v b="$size_bytes" -v w="$mw" 'BEGIN { if (w > 0) printf "%.0f", b / 1048576 / w }')
+    num "$mr" && mib=$(awk -v k="$mr" 'BEGIN { printf "%.1f", k / 1024 }')
+    echo "| $label | $mw | $speed | $mib |"
+    if [ "$who" = evtool ]; then ew=$mw; er=$mr; else cw=$mw; cr=$mr; fi
+  done
+  echo
+  echo "| goal | evtool / curl | target | met |"
+  echo "|---|---:|---:|:---:|"
+  local r
+  r=$(ratio "${ew:-—}" "${cw:-—}")
+  echo "| wall time | $r | ≤ 1.00 | $(met "$r" "<=" 1.00) |"
+  r=$(ratio "${er:-—}" "${cr:-—}")
+  echo "| max RSS | $r | ≤ 0.75 | $(met "$r" "<=" 0.75) |"
+}
+
+if [ "$GET_SIZE" != 0 ]; then
+  if [ "${AVAIL[nginx]:-0}" != 1 ] || [ $HAVE_CURL = 0 ] || [ ! -x /usr/bin/time ]; then
+    NOTES+=("download test skipped: needs nginx, curl and /usr/bin/time (apt-get install nginx curl time)")
+  else
+    get_test
+  fi
+fi
+
+if [ ${#NOTES[@]} -gt 0 ]; then
+  echo
+  for note in "${NOTES[@]}"; do echo "- $note"; done
+fi
+echo
+echo "Raw results: $RESULTS"

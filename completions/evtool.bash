@@ -34,6 +34,7 @@ _evtool_options() {
         'tcp chat')  echo '--connect-timeout= -h --help' ;;
         http)        echo '-h --help' ;;
         'http get')  echo '-H= --header= -o= --output= -i --include -I --head -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -h --help' ;;
+        'http serve') echo '-p= --port= --bind= --threads= --max-conns= --timeout= --max-header= --max-body= --no-listing --index= --echo= -h --help' ;;
         'http post') echo '-H= --header= -o= --output= -i --include -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -d= --data= -F= --form= --content-type= -h --help' ;;
         dns)         echo '-h --help' ;;
         'dns resolve') echo '-t --type= -x --reverse --server= --resolv-conf= --hosts= --no-hosts --no-search --timeout= --tries= --tcp --short -f --file= --max-inflight= -h --help' ;;
@@ -57,9 +58,19 @@ _evtool_values() {
         --exec)              COMPREPLY=($(compgen -c -- "$2")) ;;
         -t | --type)         COMPREPLY=($(compgen -W 'A AAAA CNAME MX TXT NS SOA SRV PTR CAA ANY' -- "$2")) ;;
         --resolv-conf | --hosts | --zone | -f | --file) COMPREPLY=($(compgen -f -- "$2")) ;;
-        -o | --output | --cacert) COMPREPLY=($(compgen -f -- "$2")) ;;
+        -o | --output | --cacert | --index) COMPREPLY=($(compgen -f -- "$2")) ;;
         -X | --request)      COMPREPLY=($(compgen -W 'GET HEAD POST PUT PATCH DELETE OPTIONS' -- "$2")) ;;
         *)                   COMPREPLY=() ;;  # durations, counts: free text
+    esac
+}
+
+# Sets COMPREPLY to the positional arguments at command path $1 that start
+# with $2; fails where they are free text (ports, URLs, names), so that the
+# options are offered instead.
+_evtool_arguments() {
+    case $1 in
+        'http serve') COMPREPLY=($(compgen -d -- "$2")) ;;  # DIR
+        *) return 1 ;;
     esac
 }
 
@@ -110,6 +121,9 @@ _evtool() {
     children=$(_evtool_subcommands "$path")
     if [[ $cur != -* && -n $children ]]; then
         COMPREPLY=($(compgen -W "$children" -- "$cur"))
+        return 0
+    fi
+    if [[ $cur != -* ]] && _evtool_arguments "$path" "$cur"; then
         return 0
     fi
 

@@ -82,6 +82,10 @@ function __evtool_value_options
                     echo $option
                 end
             end
+        case 'http serve'
+            for option in -p --port --bind --threads --max-conns --timeout --max-header --max-body --index --echo
+                echo $option
+            end
         case 'dns resolve'
             echo -t
             echo --type
@@ -202,6 +206,18 @@ complete -c evtool -n "__evtool_at 'http get'" -s I -l head -d 'Send HEAD and wr
 complete -c evtool -n "__evtool_at 'http post'" -s d -l data -x -d 'Body (@FILE a file, @- stdin)'
 complete -c evtool -n "__evtool_at 'http post'" -s F -l form -x -d 'Multipart field name=value or name=@FILE'
 complete -c evtool -n "__evtool_at 'http post'" -l content-type -x -d 'Content-Type of the body'
+
+complete -c evtool -n "__evtool_at 'http serve'" -a '(__fish_complete_directories (commandline -ct))' -d 'Directory to serve (default .)'
+complete -c evtool -n "__evtool_at 'http serve'" -s p -l port -x -d 'TCP port (default 8080, 0 picks a free one)'
+complete -c evtool -n "__evtool_at 'http serve'" -l bind -x -d 'Address to listen on (default 0.0.0.0)'
+complete -c evtool -n "__evtool_at 'http serve'" -l threads -x -d 'Event loops sharing the port (SO_REUSEPORT)'
+complete -c evtool -n "__evtool_at 'http serve'" -l max-conns -x -d 'Answer 503 to connections beyond this many at once'
+complete -c evtool -n "__evtool_at 'http serve'" -l timeout -x -d 'Idle and header-read timeout (default 30s)'
+complete -c evtool -n "__evtool_at 'http serve'" -l max-header -x -d 'Largest request head (default 16k)'
+complete -c evtool -n "__evtool_at 'http serve'" -l max-body -x -d 'Largest request body (default 1M)'
+complete -c evtool -n "__evtool_at 'http serve'" -l no-listing -d 'Do not list directories without an index file'
+complete -c evtool -n "__evtool_at 'http serve'" -l index -r -F -d 'Index file name (default index.html)'
+complete -c evtool -n "__evtool_at 'http serve'" -l echo -x -d 'Answer any method on PATH with a JSON description of the request'
 
 # evtool dns
 complete -c evtool -n '__evtool_at dns' -a resolve -d "Look names up with the engine's resolver"

@@ -1,6 +1,5 @@
 // evtool's entry point: global options, the command groups, CLI11 errors
 // turned into exit 2, and the engine's log routed through -q / -v.
-#include <openssl/opensslv.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -10,6 +9,7 @@
 #include "cli/dump_cli.h"
 #include "cmds/commands.h"
 #include "engine/core/log.h"
+#include "engine/tls/context.h"
 
 namespace {
 
@@ -54,7 +54,7 @@ std::string version_text() {
   std::string why;
   std::string method = ev::choose_method(ev::Config{}, &why);
   return std::string("evtool ") + ev::version() + "\nbackend: " + (method.empty() ? "none (" + why + ")" : method) +
-         "\n" + OPENSSL_VERSION_TEXT + "\n";
+         "\n" + ev::tls::library_version() + "\n";
 }
 
 }  // namespace

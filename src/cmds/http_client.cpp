@@ -18,6 +18,7 @@
 #include "engine/core/log.h"
 #include "engine/dns/resolver.h"
 #include "engine/http/client.h"
+#include "engine/http/tls_connector.h"
 #include "engine/http/multipart.h"
 #include "engine/util/base64.h"
 #include "engine/util/units.h"
@@ -399,7 +400,7 @@ int run_client(const Context& ctx, const ClientFlags& f) {
   opts.max_redirects = static_cast<int>(f.max_redirs);
   opts.resolver = resolver.get();
   opts.user_agent = std::string("evtool/") + ev::version();
-  // -k and --cacert are for the TLS connector (https), which comes later.
+  opts.tls = std::make_shared<ev::http::OpenSslConnector>(f.insecure, f.cacert);
   Transfer transfer(ctx, f, *base, std::move(opts));
   return transfer.run(std::move(req));
 }

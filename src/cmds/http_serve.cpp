@@ -9,6 +9,7 @@
 #include "cmds/http_commands.h"
 #include "cmds/http_files.h"
 #include "cmds/tcp_common.h"
+#include "cmds/tls_options.h"
 #include "engine/http/server.h"
 #include "engine/util/units.h"
 
@@ -29,6 +30,7 @@ struct ServeOptions {
   bool no_listing = false;
   std::string index = "index.html";
   std::string echo;
+  ServerTlsFlags tls;
 };
 
 // `--echo PATH`: the request described as JSON.
@@ -98,6 +100,9 @@ int run_serve(const Context& ctx, const ServeOptions& o) {
   auto addr = ev::parse_ip(o.bind, *ev::parse_port(o.port));
   if (!addr) throw UsageError("--bind: invalid address '" + o.bind + "'");
   http::ServerSettings settings = settings_for(o);
+  int tls_rc = kExitOk;
+  settings.tls = make_server_tls(ctx, o.tls, o.bind, {"http/1.1"}, &tls_rc);
+  if (tls_rc != kExitOk) return tls_rc;
   int flags = ev::ConnListener::kReusable | ev::ConnListener::kCloseOnExec;
   if (o.threads > 1) flags |= ev::ConnListener::kReusablePort;
   std::vector<Loop> loops;
@@ -109,6 +114,9 @@ int run_serve(const Context& ctx, const ServeOptions& o) {
     loop.server->set_generic_callback([files](http::Request& req) { files->handle(req); });
     if (!o.echo.empty()) loop.server->set_callback(o.echo, echo_request);
     loop.server->set_log_callback([&ctx](const http::Request& req) { log_request(ctx.out, req); });
+    loop.server->set_error_callback([&ctx](const ev::SocketAddress& peer, const std::string& what) {
+      ctx.out.info("%s: %s", peer_name(peer).c_str(), what.c_str());
+    });
     std::string why;
     if (!loop.server->bind(*addr, flags, &why)) {
       ctx.out.error("%s", why.c_str());
@@ -152,6 +160,7 @@ void add_http_serve_command(CLI::App& http, Context& ctx) {
   cmd->add_option("--index", o->index, "Index file name (default index.html)")->option_text("NAME");
   cmd->add_option("--echo", o->echo, "Answer any method on PATH with a JSON description of the request")
       ->option_text("PATH");
+  add_server_tls_flags(cmd, o->tls);
   ctx.add_command(cmd, [&ctx, o] { return run_serve(ctx, *o); });
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "engine/tls/tls_buffer_event.h"
 #include "engine/util/socket.h"
 
 namespace ev::http::detail {
@@ -21,7 +22,12 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 }  // namespace
 
 Connection::Connection(Server& server, int fd, const SocketAddress& peer, bool reject)
-    : server_(server), bev_(BufferEvent::socket(server.base_, fd, BufferEvent::kCloseOnFree)), reject_(reject) {
+    : server_(server), fd_(fd), reject_(reject) {
+  if (server.settings_.tls) {
+    std::string why;
+    bev_ = tls::TlsBufferEvent::accept_socket(server.base_, fd, server.settings_.tls, 0, &why);
+  }
+  if (!bev_) bev_ = BufferEvent::socket(server.base_, fd, BufferEvent::kCloseOnFree);
   req_.conn_ = this;
   req_.peer_ = peer;
 }
@@ -31,7 +37,7 @@ Connection::~Connection() = default;
 void Connection::start() {
   // A reply's last partial segment must not wait for the ACK of the ones
   // before it (Nagle's algorithm against delayed ACKs: 40 ms per reply).
-  make_tcp_nodelay(bev_->fd());
+  make_tcp_nodelay(fd_);
   bev_->input().set_keep_drained_tail(false);
   bev_->output().set_keep_drained_tail(false);
   bev_->setcb([this](BufferEvent& b) { on_read(b, this); }, [this](BufferEvent&) { on_drained(); },
@@ -75,8 +81,12 @@ void Connection::process() {
       break;
     }
     state_ = State::kHandling;
-    if (reject_) req_.send_error(503, "too many connections");
-    else server_.dispatch(req_);
+    if (reject_) {
+      req_.set_close();
+      req_.send_error(503, "too many connections");
+    } else {
+      server_.dispatch(req_);
+    }
   }
   processing_ = false;
   watch_header_time();
@@ -162,7 +172,10 @@ void Connection::fail(int status, const char* why, std::string_view allow) {
 
 void Connection::reply_done(Request& req) {
   server_.logged(req);
-  bool close = req.close_ || !req.head_.keep_alive() || shutting_down_ || !decoder_.done();
+  // After the peer's EOF, requests it sent before are still answered;
+  // once none is left, the connection ends.
+  bool close = req.close_ || !req.head_.keep_alive() || shutting_down_ || !decoder_.done() ||
+               (peer_eof_ && bev_->input().empty());
   if (close) return linger();
   req_.reset();
   state_ = State::kHead;
@@ -187,15 +200,7 @@ void Connection::on_drained() {
 }
 
 void Connection::on_event(short what) {
-  bool eof = what & BufferEvent::kEof;
-  if (eof && state_ == State::kLinger && !output().empty()) {
-    peer_eof_ = true;  // the peer half-closed: still send the reply
-    return;
-  }
-  if (eof && state_ == State::kHandling) {
-    peer_eof_ = true;  // the handler may still reply; it is written, then we close
-    return;
-  }
+  if (what & BufferEvent::kEof) return on_peer_eof();
   bool mid_request = state_ == State::kBody || (state_ == State::kHead && !bev_->input().empty());
   if ((what & BufferEvent::kTimedOut) && (what & BufferEvent::kReading) && mid_request) {
     bev_->enable(kWrite);
@@ -203,7 +208,28 @@ void Connection::on_event(short what) {
     peer_eof_ = true;  // do not linger for more input
     return;
   }
+  if (what & BufferEvent::kError) {
+    auto* tls = dynamic_cast<tls::TlsBufferEvent*>(bev_.get());
+    if (tls && !tls->handshake_done() && server_.error_) server_.error_(req_.peer_, tls->error());
+  }
   destroy();
+}
+
+// The peer half-closed (or closed): what it asked before is still
+// answered and written, then the connection ends.
+void Connection::on_peer_eof() {
+  peer_eof_ = true;
+  if (state_ == State::kHandling) return;  // reply_done() ends it
+  if (state_ == State::kLinger) {
+    if (output().empty()) destroy();
+    return;
+  }
+  if (state_ == State::kHead && !bev_->input().empty()) {
+    process();  // complete pipelined requests
+    if (state_ != State::kHead) return;
+  }
+  if (output().empty()) return destroy();
+  linger();
 }
 
 void Connection::shutdown() {

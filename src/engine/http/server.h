@@ -28,6 +28,7 @@
 #include "engine/http/uri.h"
 #include "engine/io/buffer.h"
 #include "engine/io/listener.h"
+#include "engine/tls/context.h"
 #include "engine/util/sockaddr.h"
 
 namespace ev::http {
@@ -46,6 +47,8 @@ struct ServerSettings {
   // Methods answered at all (empty: any); others get 405 with Allow.
   std::vector<std::string> allowed_methods;
   std::string server_name = "evtool";  // the Server header
+  // HTTPS: connections are TLS (accepting mode) with this context.
+  std::shared_ptr<tls::Context> tls;
 };
 
 // One request and its reply. Valid inside the handler, and until its reply
@@ -108,6 +111,9 @@ class Server {
   // Called once per finished reply (also the server's own error replies,
   // whose method and target may be empty if the request line was bad).
   using LogCallback = std::function<void(const Request& req)>;
+  // Called when a connection fails before any request (a TLS handshake
+  // that went wrong, e.g. a client speaking plain HTTP to HTTPS).
+  using ErrorCallback = std::function<void(const SocketAddress& peer, const std::string& what)>;
 
   explicit Server(EventBase& base, ServerSettings settings = {});
   ~Server();
@@ -124,6 +130,7 @@ class Server {
   void set_callback(std::string path, Handler handler);
   void set_generic_callback(Handler handler) { generic_ = std::move(handler); }
   void set_log_callback(LogCallback cb) { log_ = std::move(cb); }
+  void set_error_callback(ErrorCallback cb) { error_ = std::move(cb); }
   const ServerSettings& settings() const { return settings_; }
 
   std::size_t connections() const { return connections_.size(); }
@@ -149,6 +156,7 @@ class Server {
   std::vector<std::pair<std::string, Handler>> callbacks_;
   Handler generic_;
   LogCallback log_;
+  ErrorCallback error_;
   std::vector<std::unique_ptr<detail::Connection>> connections_;
   std::vector<std::unique_ptr<detail::Connection>> dead_;  // closed, freed by reaper_
   Event reaper_;

@@ -143,6 +143,8 @@ void BufferEvent::setwatermark(short events, std::size_t low, std::size_t high) 
 }
 
 void BufferEvent::set_timeouts(std::optional<Duration> read, std::optional<Duration> write) {
+  // A layer without a socket of its own (TLS) times the one beneath it.
+  if (fd_ < 0 && underlying()) return underlying()->set_timeouts(read, write);
   read_timeout_ = read;
   write_timeout_ = write;
   if (read_ev_.pending(kRead)) schedule_read_event();
@@ -164,6 +166,8 @@ void BufferEvent::finish_shutdown() {
 std::optional<SocketAddress> BufferEvent::peer_address() const {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
+  if (fd_ < 0 && const_cast<BufferEvent*>(this)->underlying())
+    return const_cast<BufferEvent*>(this)->underlying()->peer_address();
   if (fd_ < 0 || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
   return SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
 }
@@ -337,6 +341,7 @@ void BufferEvent::handle_write(short what) {
 // ---- rate limits ----------------------------------------------------------
 
 int BufferEvent::set_rate_limit(const TokenBucketConfig* cfg) {
+  if (fd_ < 0 && underlying()) return underlying()->set_rate_limit(cfg);  // bytes on the wire
   if (!cfg) {
     bucket_.reset();
     if (refill_ev_) refill_ev_->del();
@@ -352,6 +357,7 @@ int BufferEvent::set_rate_limit(const TokenBucketConfig* cfg) {
 }
 
 int BufferEvent::add_to_rate_limit_group(RateLimitGroup& group) {
+  if (fd_ < 0 && underlying()) return underlying()->add_to_rate_limit_group(group);
   if (group_ == &group) return 0;
   remove_from_rate_limit_group();
   group_ = &group;

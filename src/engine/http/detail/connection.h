@@ -43,9 +43,11 @@ class Connection {
   void linger();
   void on_drained();
   void on_event(short what);
+  void on_peer_eof();
   void destroy();
 
   Server& server_;
+  int fd_;
   std::unique_ptr<BufferEvent> bev_;
   Request req_;
   BodyDecoder decoder_;

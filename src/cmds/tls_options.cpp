@@ -1,0 +1,50 @@
+#include "cmds/tls_options.h"
+
+#include "engine/tls/certificate.h"
+
+namespace evtool {
+
+void add_server_tls_flags(CLI::App* cmd, ServerTlsFlags& f) {
+  cmd->add_flag("--tls", f.tls, "Speak TLS (an ephemeral self-signed certificate unless --cert/--key)");
+  cmd->add_option("--cert", f.cert, "TLS certificate chain (PEM), with --key")->check(CLI::ExistingFile)->option_text("FILE");
+  cmd->add_option("--key", f.key, "TLS private key (PEM), with --cert")->check(CLI::ExistingFile)->option_text("FILE");
+}
+
+std::shared_ptr<ev::tls::Context> make_server_tls(const Context& ctx, const ServerTlsFlags& f, const std::string& bind,
+                                                  std::vector<std::string> alpn, int* rc) {
+  if (!f.tls) {
+    if (!f.cert.empty() || !f.key.empty()) throw UsageError("--cert and --key need --tls");
+    return nullptr;
+  }
+  if (f.cert.empty() != f.key.empty()) throw UsageError(f.cert.empty() ? "--key needs --cert" : "--cert needs --key");
+  ev::tls::ServerConfig config;
+  config.alpn = std::move(alpn);
+  config.cert_file = f.cert;
+  config.key_file = f.key;
+  ev::tls::Certificate ephemeral;
+  std::string why;
+  if (f.cert.empty()) {
+    std::vector<std::string> names{"localhost", "127.0.0.1", "::1"};
+    if (bind != "0.0.0.0" && bind != "::" && bind != "127.0.0.1" && bind != "::1") names.push_back(bind);
+    ephemeral = ev::tls::make_self_signed(names, &why);
+    if (!ephemeral.cert) {
+      ctx.out.error("cannot make a TLS certificate: %s", why.c_str());
+      *rc = kExitTls;
+      return nullptr;
+    }
+    config.cert = ephemeral.cert;
+    config.key = ephemeral.key;
+  }
+  auto tls = ev::tls::Context::server(config, &why);
+  if (!tls) {
+    ctx.out.error("%s", why.c_str());
+    *rc = kExitTls;
+    return nullptr;
+  }
+  if (ephemeral.cert)
+    ctx.out.info("TLS: ephemeral self-signed certificate, SHA-256 fingerprint %s",
+                 ev::tls::sha256_fingerprint(ephemeral.cert).c_str());
+  return tls;
+}
+
+}  // namespace evtool

@@ -1,0 +1,30 @@
+// TLS flags the commands share: --tls / --cert / --key on servers (an
+// ephemeral self-signed certificate when no files are given, its SHA-256
+// fingerprint printed on stderr), and --tls / -k / --cacert / --servername
+// on clients.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+#include "engine/tls/context.h"
+
+namespace evtool {
+
+struct ServerTlsFlags {
+  bool tls = false;
+  std::string cert, key;
+};
+
+void add_server_tls_flags(CLI::App* cmd, ServerTlsFlags& f);
+
+// The server context the flags ask for (nullptr without --tls). Throws
+// UsageError for --cert without --key (or the reverse) or either without
+// --tls; on an unusable certificate prints why and sets *rc (kExitTls).
+// `bind` joins localhost, 127.0.0.1 and ::1 in an ephemeral certificate.
+std::shared_ptr<ev::tls::Context> make_server_tls(const Context& ctx, const ServerTlsFlags& f, const std::string& bind,
+                                                  std::vector<std::string> alpn, int* rc);
+
+}  // namespace evtool

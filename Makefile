@@ -51,7 +51,7 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -R '^unit\.'
 
-BENCH_PACKAGES := dnsperf nsd adns-tools util-linux nginx wrk time
+BENCH_PACKAGES := dnsperf nsd adns-tools util-linux nginx wrk time openssl
 
 bench: build
 	@missing=""; for p in $(BENCH_PACKAGES); do \

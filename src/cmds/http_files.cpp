@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "cmds/http_file_cache.h"
 #include "cmds/http_range.h"
 
 namespace evtool {
@@ -120,6 +121,8 @@ void FileServer::handle(http::Request& req) {
   }
   auto relative = relative_path(req.uri().path);
   if (!relative) return req.send_error(403, "this path is not allowed");
+  if (const FileCache::Entry* cached = FileCache::for_thread(root_fd_).lookup(*relative))
+    return serve_file(req, *relative, -1, cached->st, &cached->data);
   int fd = open_beneath(*relative, O_RDONLY | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
@@ -136,7 +139,7 @@ void FileServer::handle(http::Request& req) {
     ::close(fd);
     return req.send_error(403, "not a regular file");
   }
-  serve_file(req, *relative, fd, st);
+  serve_file(req, *relative, fd, st, nullptr);
 }
 
 void FileServer::serve_directory(http::Request& req, const std::string& relative, int dirfd) {
@@ -153,7 +156,7 @@ void FileServer::serve_directory(http::Request& req, const std::string& relative
   struct stat st {};
   if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
     ::close(dirfd);
-    return serve_file(req, index, fd, st);
+    return serve_file(req, index, fd, st, nullptr);
   }
   if (fd >= 0) ::close(fd);
   if (!options_.listing) {
@@ -163,7 +166,17 @@ void FileServer::serve_directory(http::Request& req, const std::string& relative
   serve_listing(req, relative, dirfd);
 }
 
-void FileServer::serve_file(http::Request& req, const std::string& relative, int fd, const struct stat& st) {
+void FileServer::serve_file(http::Request& req, const std::string& relative, int fd, const struct stat& st,
+                            const std::string* data) {
+  if (!data && st.st_size <= FileCache::kMaxFileSize) {
+    std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+    ssize_t got = ::pread(fd, bytes.data(), bytes.size(), 0);
+    if (got == static_cast<ssize_t>(bytes.size())) {
+      ::close(fd);
+      fd = -1;
+      data = &FileCache::for_thread(root_fd_).store(relative, st, std::move(bytes)).data;
+    }
+  }
   std::string etag = etag_for(st);
   auto& h = req.reply_headers();
   h.add("Content-Type", content_type_for(relative));
@@ -193,7 +206,9 @@ void FileServer::serve_file(http::Request& req, const std::string& relative, int
                                std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
   }
   ev::Buffer body;
-  if (req.is_head()) {
+  if (data) {
+    body.add(data->data() + range.first, range.length);
+  } else if (req.is_head()) {
     // Content-Length must still say the size: describe it with the file
     // range (nothing is read; the reply drops the body).
     if (body.add_file(fd, static_cast<off_t>(range.first), static_cast<off_t>(range.length)) != 0) ::close(fd);

@@ -33,7 +33,9 @@ class FileServer {
  private:
   int open_beneath(const std::string& relative, int flags) const;
   void serve_directory(ev::http::Request& req, const std::string& relative, int dirfd);
-  void serve_file(ev::http::Request& req, const std::string& relative, int fd, const struct stat& st);
+  // `data`: the file's bytes when cached (fd is then -1).
+  void serve_file(ev::http::Request& req, const std::string& relative, int fd, const struct stat& st,
+                  const std::string* data);
   void serve_listing(ev::http::Request& req, const std::string& relative, int dirfd);
 
   int root_fd_;

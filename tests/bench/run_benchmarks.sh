@@ -17,6 +17,7 @@
 #                  dispatch table; its ECHO_* variables are described there)
 #   BENCH_DNS=0    skip the DNS benchmarks (run_dns_bench.sh, DNS_*)
 #   BENCH_HTTP=0   skip the HTTP benchmark (run_http_bench.sh, HTTP_*)
+#   BENCH_HTTPS=0  skip the HTTPS benchmark (run_https_bench.sh, HTTPS_*)
 # Raw results (one JSON line per run) go to
 # BUILD_DIR/tests/bench/dispatch_results.jsonl.
 set -u
@@ -167,4 +168,9 @@ fi
 if [ "${BENCH_HTTP:-1}" != 0 ]; then
   echo
   "$(dirname "$0")/run_http_bench.sh" "$1"
+fi
+
+if [ "${BENCH_HTTPS:-1}" != 0 ]; then
+  echo
+  "$(dirname "$0")/run_https_bench.sh" "$1"
 fi

@@ -28,6 +28,8 @@ SSL_CTX* new_ctx(const SSL_METHOD* method) {
   // memory that may move between retries.
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
+  // Whole records (and what follows) per BIO read, not header then body.
+  SSL_CTX_set_read_ahead(ctx, 1);
   return ctx;
 }
 

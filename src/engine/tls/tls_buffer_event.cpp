@@ -211,9 +211,16 @@ bool TlsBufferEvent::write_records() {
 bool TlsBufferEvent::read_records() {
   auto alive = alive_;
   std::size_t before = input_.length();
+  auto* target = static_cast<BioTarget*>(SSL_get_app_data(ssl_));
   while ((enabled_ & kRead) && !paused() && !peer_closed_) {
+    // Nothing to decrypt: skip the SSL_read that would only say so.
+    if (under_->input().empty() && !SSL_has_pending(ssl_) && !target->eof) break;
+    // Plaintext is never longer than the ciphertext it comes from: size
+    // the space to what is there (a small request must not cost 16 KiB).
+    std::size_t want = std::max(under_->input().length(), static_cast<std::size_t>(SSL_pending(ssl_)));
+    want = std::clamp<std::size_t>(want, 1024, kRecord);
     iovec v[1];
-    if (input_.reserve_space(kRecord, v, 1) != 1) break;
+    if (input_.reserve_space(want, v, 1) != 1) break;
     std::size_t got = 0;
     ERR_clear_error();
     if (SSL_read_ex(ssl_, v[0].iov_base, v[0].iov_len, &got) == 1) {
@@ -225,7 +232,7 @@ bool TlsBufferEvent::read_records() {
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
     if (err == SSL_ERROR_ZERO_RETURN) {
       peer_closed_ = true;  // close_notify: a clean end
-    } else if (static_cast<BioTarget*>(SSL_get_app_data(ssl_))->eof &&
+    } else if (target->eof &&
                (err == SSL_ERROR_SYSCALL ||
                 ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
       ERR_clear_error();
@@ -270,7 +277,7 @@ void TlsBufferEvent::underlying_event(short what) {
 
 void TlsBufferEvent::drained() {
   auto alive = alive_;
-  pump();
+  if (!output_.empty() || shutdown_pending_) pump();
   if (!*alive) return;
   if (output_.length() <= write_low_ && under_->output().length() <= write_low_) run_writecb();
 }

@@ -29,12 +29,12 @@ _evtool_options() {
         backends) echo '--bench --fds= --active= --writes= --rounds= -h --help' ;;
         timer)    echo '--after= --every= --count= --exec= -h --help' ;;
         tcp)      echo '-h --help' ;;
-        'tcp echo')  echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= -h --help' ;;
-        'tcp serve') echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --max-line= -h --help' ;;
-        'tcp chat')  echo '--connect-timeout= -h --help' ;;
+        'tcp echo')  echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= -h --help' ;;
+        'tcp serve') echo '--bind= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= --max-line= -h --help' ;;
+        'tcp chat')  echo '--connect-timeout= --tls -k --insecure --cacert= --servername= -h --help' ;;
         http)        echo '-h --help' ;;
         'http get')  echo '-H= --header= -o= --output= -i --include -I --head -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -h --help' ;;
-        'http serve') echo '-p= --port= --bind= --threads= --max-conns= --timeout= --max-header= --max-body= --no-listing --index= --echo= -h --help' ;;
+        'http serve') echo '-p= --port= --bind= --threads= --max-conns= --timeout= --max-header= --max-body= --no-listing --index= --echo= --tls --cert= --key= -h --help' ;;
         'http post') echo '-H= --header= -o= --output= -i --include -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -d= --data= -F= --form= --content-type= -h --help' ;;
         dns)         echo '-h --help' ;;
         'dns resolve') echo '-t --type= -x --reverse --server= --resolv-conf= --hosts= --no-hosts --no-search --timeout= --tries= --tcp --short -f --file= --max-inflight= -h --help' ;;
@@ -58,7 +58,7 @@ _evtool_values() {
         --exec)              COMPREPLY=($(compgen -c -- "$2")) ;;
         -t | --type)         COMPREPLY=($(compgen -W 'A AAAA CNAME MX TXT NS SOA SRV PTR CAA ANY' -- "$2")) ;;
         --resolv-conf | --hosts | --zone | -f | --file) COMPREPLY=($(compgen -f -- "$2")) ;;
-        -o | --output | --cacert | --index) COMPREPLY=($(compgen -f -- "$2")) ;;
+        -o | --output | --cacert | --cert | --key | --index) COMPREPLY=($(compgen -f -- "$2")) ;;
         -X | --request)      COMPREPLY=($(compgen -W 'GET HEAD POST PUT PATCH DELETE OPTIONS' -- "$2")) ;;
         *)                   COMPREPLY=() ;;  # durations, counts: free text
     esac

@@ -70,9 +70,13 @@ function __evtool_value_options
             echo --rate
             echo --group-rate
             echo --threads
+            echo --cert
+            echo --key
             test "$argv[1]" = 'tcp serve'; and echo --max-line
         case 'tcp chat'
             echo --connect-timeout
+            echo --cacert
+            echo --servername
         case 'http get' 'http post'
             for option in -H --header -o --output -X --request --max-redirs --timeout --connect-timeout --retries --cacert
                 echo $option
@@ -83,7 +87,7 @@ function __evtool_value_options
                 end
             end
         case 'http serve'
-            for option in -p --port --bind --threads --max-conns --timeout --max-header --max-body --index --echo
+            for option in -p --port --bind --threads --max-conns --timeout --max-header --max-body --index --echo --cert --key
                 echo $option
             end
         case 'dns resolve'
@@ -181,8 +185,18 @@ for path in 'tcp echo' 'tcp serve'
     complete -c evtool -n "__evtool_at '$path'" -l group-rate -x -d 'Limit all connections together to bytes per second'
     complete -c evtool -n "__evtool_at '$path'" -l threads -x -d 'Event loops sharing the port (SO_REUSEPORT)'
 end
+# TLS on the servers.
+for path in 'tcp echo' 'tcp serve' 'http serve'
+    complete -c evtool -n "__evtool_at '$path'" -l tls -d 'Speak TLS (an ephemeral self-signed certificate unless --cert/--key)'
+    complete -c evtool -n "__evtool_at '$path'" -l cert -r -F -d 'TLS certificate chain (PEM), with --key'
+    complete -c evtool -n "__evtool_at '$path'" -l key -r -F -d 'TLS private key (PEM), with --cert'
+end
 complete -c evtool -n "__evtool_at 'tcp serve'" -l max-line -x -d 'Disconnect a client whose line is longer (default 64k)'
 complete -c evtool -n "__evtool_at 'tcp chat'" -l connect-timeout -x -d 'Give up connecting after this long (default 10s)'
+complete -c evtool -n "__evtool_at 'tcp chat'" -l tls -d "Speak TLS, verifying the server's certificate and name"
+complete -c evtool -n "__evtool_at 'tcp chat'" -s k -l insecure -d "TLS: do not verify the server's certificate"
+complete -c evtool -n "__evtool_at 'tcp chat'" -l cacert -r -F -d 'TLS: trust the CA certificates in this file'
+complete -c evtool -n "__evtool_at 'tcp chat'" -l servername -x -a '(__fish_print_hostnames)' -d 'TLS: name sent as SNI and verified (default: HOST)'
 
 # evtool http
 complete -c evtool -n '__evtool_at http' -a get -d 'Fetch a URL, the body to stdout (curl-like)'

@@ -1,7 +1,9 @@
 // `evtool tcp chat HOST PORT`: the guide's TCP client, as nc users expect.
 // stdin goes to the server, the server's bytes go to stdout unchanged;
 // EOF on stdin half-closes and keeps reading; exit 0 when the server
-// closes. Each address of HOST is tried in turn.
+// closes. Each address of HOST is tried in turn. With --tls the connected
+// socket is wrapped in a TLS client (peer and name verified unless -k);
+// a failed handshake or verification exits 5.
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -9,7 +11,9 @@
 
 #include "cli/validators.h"
 #include "cmds/tcp_server.h"
+#include "cmds/tls_options.h"
 #include "engine/dns/resolver.h"
+#include "engine/tls/tls_buffer_event.h"
 #include "engine/util/units.h"
 
 namespace evtool {
@@ -21,6 +25,7 @@ constexpr std::size_t kOutputLow = 256 * 1024;
 struct ChatOptions {
   std::string host, port;
   std::string connect_timeout = "10s";
+  ClientTlsFlags tls;
 };
 
 // The engine's resolver with the system's resolv.conf and hosts file.
@@ -35,8 +40,12 @@ std::unique_ptr<ev::dns::Resolver> system_resolver(const Context& ctx, ev::Event
 
 class ChatClient {
  public:
-  ChatClient(const Context& ctx, ev::EventBase& base, std::string host, int port, ev::Duration timeout)
-      : ctx_(ctx), base_(base), host_(std::move(host)), port_(port), timeout_(timeout) {
+  // `tls`: nullptr for plain TCP. `servername`: the name TLS sends and
+  // verifies (default: host).
+  ChatClient(const Context& ctx, ev::EventBase& base, std::string host, int port, ev::Duration timeout,
+             std::shared_ptr<ev::tls::Context> tls, std::string servername)
+      : ctx_(ctx), base_(base), host_(std::move(host)), port_(port), timeout_(timeout), tls_(std::move(tls)),
+        servername_(servername.empty() ? host_ : std::move(servername)) {
     timer_.assign_timer(base, &ChatClient::on_timeout, this);
   }
 
@@ -82,13 +91,13 @@ class ChatClient {
 
   // Starts connecting to the next address; false (status set) when none is left.
   bool try_next() {
+    tls_bev_ = nullptr;
     bev_.reset();
     while (next_ < addrs_.size()) {
       const ev::SocketAddress& addr = addrs_[next_++];
       ctx_.out.debug("connecting to %s", addr.to_string().c_str());
       bev_ = ev::BufferEvent::socket(base_, -1, ev::BufferEvent::kCloseOnFree);
-      bev_->setcb([this](ev::BufferEvent& b) { received(b); }, [this](ev::BufferEvent&) { stdin_->resume(); },
-                  [this](ev::BufferEvent& b, short what) { event(b, what); });
+      attach_callbacks();
       if (bev_->connect(addr) == 0) {
         timer_.add(timeout_);
         return true;
@@ -114,9 +123,46 @@ class ChatClient {
     base_.loopbreak();
   }
 
+  // The socket connected: with --tls, start the handshake over it (the
+  // connect timeout keeps running until it is done).
+  void tcp_connected() {
+    ctx_.out.debug("connected to %s; TLS handshake", addrs_[next_ - 1].to_string().c_str());
+    std::string why;
+    auto tls = ev::tls::TlsBufferEvent::wrap(std::move(bev_), tls_, ev::tls::TlsBufferEvent::Mode::kConnecting,
+                                             servername_, ev::BufferEvent::kCloseOnFree, &why);
+    if (!tls) return fail_tls(why);
+    tls_bev_ = tls.get();
+    bev_ = std::move(tls);
+    attach_callbacks();
+  }
+
+  // Ours on bev_: the socket, then the TLS layer over it.
+  void attach_callbacks() {
+    bev_->setcb([this](ev::BufferEvent& b) { received(b); },
+                [this](ev::BufferEvent&) {
+                  if (stdin_) stdin_->resume();
+                },
+                [this](ev::BufferEvent& b, short what) { event(b, what); });
+  }
+
+  void fail_tls(const std::string& why) {
+    timer_.del();
+    ctx_.out.error("TLS with %s: %s", target().c_str(), why.empty() ? "handshake failed" : why.c_str());
+    status_ = kExitTls;
+    base_.loopbreak();
+  }
+
+  std::string target() const {
+    const ev::SocketAddress& addr = addrs_[next_ - 1];
+    return servername_ == addr.host() ? addr.to_string() : servername_ + " (" + addr.to_string() + ")";
+  }
+
   void connected() {
     timer_.del();
-    ctx_.out.debug("connected to %s", addrs_[next_ - 1].to_string().c_str());
+    if (tls_bev_)
+      ctx_.out.debug("%s with %s, cipher %s", tls_bev_->version().c_str(), target().c_str(),
+                     tls_bev_->cipher().c_str());
+    else ctx_.out.debug("connected to %s", addrs_[next_ - 1].to_string().c_str());
     bev_->setwatermark(ev::kWrite, kOutputLow, 0);
     bev_->enable(ev::kRead | ev::kWrite);
     stdin_ = std::make_unique<StdinReader>(
@@ -137,7 +183,8 @@ class ChatClient {
   }
 
   void event(ev::BufferEvent& b, short what) {
-    if (what & ev::BufferEvent::kConnected) return connected();
+    if (what & ev::BufferEvent::kConnected) return tls_ && !tls_bev_ ? tcp_connected() : connected();
+    if (tls_bev_ && !tls_bev_->handshake_done()) return fail_tls(tls_bev_->error());
     if (!stdin_) {  // still connecting: this address failed
       last_error_ = errno ? errno : ECONNREFUSED;
       ctx_.out.debug("%s: %s", addrs_[next_ - 1].to_string().c_str(), std::strerror(last_error_));
@@ -147,7 +194,11 @@ class ChatClient {
     }
     if (what & ev::BufferEvent::kEof) {
       received(b);
+      if (tls_bev_ && tls_bev_->dirty_shutdown()) ctx_.out.debug("the server closed without a TLS close_notify");
       status_ = kExitOk;
+    } else if (tls_bev_ && !tls_bev_->error().empty()) {
+      ctx_.out.error("connection to %s: %s", addrs_[next_ - 1].to_string().c_str(), tls_bev_->error().c_str());
+      status_ = kExitFailure;
     } else {
       ctx_.out.error("connection to %s: %s", addrs_[next_ - 1].to_string().c_str(), std::strerror(errno));
       status_ = kExitFailure;
@@ -166,15 +217,21 @@ class ChatClient {
   int last_error_ = ECONNREFUSED;
   int status_ = kExitOk;
   ev::Event timer_;
+  std::shared_ptr<ev::tls::Context> tls_;
+  std::string servername_;
   std::unique_ptr<ev::BufferEvent> bev_;
+  ev::tls::TlsBufferEvent* tls_bev_ = nullptr;  // bev_ once TLS wraps the socket
   std::unique_ptr<StdinReader> stdin_;
 };
 
 int run_chat(const Context& ctx, const ChatOptions& o) {
   int rc = kExitOk;
+  auto tls = make_client_tls(ctx, o.tls, &rc);
+  if (rc != kExitOk) return rc;
   auto base = ctx.make_base(&rc);
   if (!base) return rc;
-  ChatClient client(ctx, *base, o.host, *ev::parse_port(o.port), *ev::parse_duration(o.connect_timeout));
+  ChatClient client(ctx, *base, o.host, *ev::parse_port(o.port), *ev::parse_duration(o.connect_timeout),
+                    std::move(tls), o.tls.servername);
   return client.run();
 }
 
@@ -187,6 +244,7 @@ void add_tcp_chat_command(CLI::App& tcp, Context& ctx) {
   cmd->add_option("PORT", opts->port, "Server port")->required()->check(kPort);
   cmd->add_option("--connect-timeout", opts->connect_timeout, "Give up connecting after DUR (default 10s)")
       ->check(kDuration);
+  add_client_tls_flags(cmd, opts->tls);
   ctx.add_command(cmd, [&ctx, opts] { return run_chat(ctx, *opts); });
 }
 

@@ -34,6 +34,7 @@ void add_server_options(CLI::App* cmd, ServerOptions& o) {
       ->check(kSize)->option_text("RATE");
   cmd->add_option("--threads", o.threads, "Event loops (threads) sharing the port with SO_REUSEPORT")
       ->check(kPositive)->check(CLI::Range(1, 256));
+  add_server_tls_flags(cmd, o.tls);
 }
 
 ev::SocketAddress server_address(const ServerOptions& o) {

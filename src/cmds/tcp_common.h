@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "cmds/tls_options.h"
 #include "engine/core/event.h"
 #include "engine/io/buffer.h"
 #include "engine/io/listener.h"
@@ -25,13 +26,14 @@ struct ServerOptions {
   std::string rate;        // per connection, bytes/s
   std::string group_rate;  // all connections together
   long threads = 1;
+  ServerTlsFlags tls;  // --tls, --cert, --key
 
   std::optional<ev::Duration> idle() const;
   std::optional<std::uint64_t> rate_bytes() const;
   std::optional<std::uint64_t> group_rate_bytes() const;
 };
 
-// Adds PORT (positional) and the server flags of CLI.md to cmd.
+// Adds PORT (positional) and the server flags of CLI.md (TLS ones too) to cmd.
 void add_server_options(CLI::App* cmd, ServerOptions& o);
 
 // Binds o.bind:o.port with ConnListener (SO_REUSEADDR, plus SO_REUSEPORT

@@ -1,7 +1,9 @@
 // `evtool tcp echo PORT`: echoes every byte back, binary-safe. Each
 // connection's output is capped (reading pauses while the peer is not
 // reading), so a peer that sends and never reads holds a bounded amount
-// of server memory. On FIN the owed bytes are sent, then it closes.
+// of server memory. On FIN (or TLS close_notify) the owed bytes are sent,
+// then the write side is finished (FIN, or close_notify first) and the
+// connection closes.
 #include <thread>
 #include <unordered_map>
 
@@ -20,15 +22,17 @@ class EchoConnections final : public ConnectionHandler {
   using ConnectionHandler::ConnectionHandler;
 
   void on_connection(int fd, const ev::SocketAddress& peer) override {
-    auto bev = ev::BufferEvent::socket(base(), fd, ev::BufferEvent::kCloseOnFree);
+    std::string name = peer_name(peer);
+    auto bev = open_connection(fd, name);
+    if (!bev) return;
     ev::BufferEvent* raw = bev.get();
     raw->setcb([this](ev::BufferEvent& b) { echo(b); }, [this](ev::BufferEvent& b) { drained(b); },
                [this](ev::BufferEvent& b, short what) { event(b, what); });
     raw->setwatermark(ev::kWrite, kOutputLow, 0);
     apply_limits(*raw);
     raw->enable(ev::kRead | ev::kWrite);
-    conns_.emplace(raw, Conn{std::move(bev), peer_name(peer), false});
-    joined(conns_.at(raw).peer);
+    conns_.emplace(raw, Conn{std::move(bev), name, false});
+    joined(name);
   }
 
   std::size_t connections() const override { return conns_.size(); }
@@ -48,18 +52,22 @@ class EchoConnections final : public ConnectionHandler {
   void drained(ev::BufferEvent& b) {
     Conn& c = conns_.at(&b);
     if (c.closing) {
-      if (b.output().empty()) close(b);
+      if (all_sent(b)) close(b);
       return;
     }
     if (!(b.enabled() & ev::kRead)) b.enable(ev::kRead);
   }
 
   void event(ev::BufferEvent& b, short what) {
-    if ((what & ev::BufferEvent::kEof) && !b.output().empty()) {
-      conns_.at(&b).closing = true;  // send what we still owe first
-      return;
+    Conn& c = conns_.at(&b);
+    if ((what & ev::BufferEvent::kEof) && !c.closing) {
+      // Send what we still owe, then FIN (TLS: close_notify, then FIN);
+      // drained() closes once it is all out.
+      c.closing = true;
+      if (b.flush(ev::kWrite, ev::BufferEvent::Flush::Finished) == 1) return;
     }
-    if (what & ev::BufferEvent::kTimedOut) out().debug("%s: idle timeout", conns_.at(&b).peer.c_str());
+    if (what & ev::BufferEvent::kTimedOut) out().debug("%s: idle timeout", c.peer.c_str());
+    if (what & ev::BufferEvent::kError) report_tls_error(b, c.peer);
     close(b);
   }
 

@@ -34,13 +34,16 @@ class ChatConnections final : public ConnectionHandler {
   }
 
   void on_connection(int fd, const ev::SocketAddress& peer) override {
-    auto bev = ev::BufferEvent::socket(base(), fd, ev::BufferEvent::kCloseOnFree);
+    std::string name = peer_name(peer);
+    auto bev = open_connection(fd, name);
+    if (!bev) return;
     ev::BufferEvent* raw = bev.get();
-    raw->setcb([this](ev::BufferEvent& b) { received(b); }, nullptr,
-               [this](ev::BufferEvent& b, short) { close(b); });
+    raw->setcb([this](ev::BufferEvent& b) { received(b); }, nullptr, [this](ev::BufferEvent& b, short what) {
+      if (what & ev::BufferEvent::kError) report_tls_error(b, conns_.at(&b).peer);
+      close(b);
+    });
     apply_limits(*raw);
     raw->enable(ev::kRead | ev::kWrite);
-    std::string name = peer_name(peer);
     conns_.emplace(raw, Conn{std::move(bev), name});
     joined(name);
   }

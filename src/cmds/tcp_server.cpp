@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cmds/commands.h"
+#include "engine/tls/tls_buffer_event.h"
 
 namespace evtool {
 
@@ -12,6 +13,25 @@ void ConnectionHandler::apply_limits(ev::BufferEvent& bev) {
   if (auto idle = loop_.opts.idle()) bev.set_timeouts(*idle, *idle);
   if (loop_.rate) bev.set_rate_limit(&*loop_.rate);
   if (loop_.group) bev.add_to_rate_limit_group(*loop_.group);
+}
+
+std::unique_ptr<ev::BufferEvent> ConnectionHandler::open_connection(int fd, const std::string& peer) {
+  if (!loop_.tls) return ev::BufferEvent::socket(base(), fd, ev::BufferEvent::kCloseOnFree);
+  std::string why;
+  auto bev = ev::tls::TlsBufferEvent::accept_socket(base(), fd, loop_.tls, ev::BufferEvent::kCloseOnFree, &why);
+  if (!bev) out().info("%s: %s", peer.c_str(), why.c_str());  // the socket was closed with it
+  return bev;
+}
+
+void ConnectionHandler::report_tls_error(ev::BufferEvent& bev, const std::string& peer) {
+  auto* tls = dynamic_cast<ev::tls::TlsBufferEvent*>(&bev);
+  if (tls && !tls->error().empty()) out().info("%s: %s", peer.c_str(), tls->error().c_str());
+}
+
+bool ConnectionHandler::all_sent(ev::BufferEvent& bev) {
+  for (ev::BufferEvent* b = &bev; b; b = b->underlying())
+    if (!b->output().empty()) return false;
+  return true;
 }
 
 void ConnectionHandler::joined(const std::string& peer) {
@@ -64,8 +84,11 @@ int run_tcp_server(const Context& ctx, const ServerOptions& opts, const HandlerF
   ServerShared shared;
   ev::SocketAddress addr = server_address(opts);
   int rc = kExitOk;
+  std::shared_ptr<ev::tls::Context> tls = make_server_tls(ctx, opts.tls, opts.bind, {}, &rc);
+  if (rc != kExitOk) return rc;
   for (long i = 0; i < opts.threads; ++i) {
-    shared.loops.push_back(std::make_unique<ServerLoop>(ServerLoop{ctx, opts, shared, static_cast<int>(i), {}, {}, {}, {}, {}}));
+    shared.loops.push_back(
+        std::make_unique<ServerLoop>(ServerLoop{ctx, opts, shared, static_cast<int>(i), tls, {}, {}, {}, {}, {}}));
     if (!setup_loop(*shared.loops.back(), addr, make_handler, &rc)) return rc;
     if (i == 0) addr = shared.loops[0]->listener->local_address();  // port 0: share the real one
   }

@@ -1,7 +1,7 @@
 // The frame every tcp server shares: one ServerLoop (EventBase, listener,
 // connection handler) per --threads, SO_REUSEPORT between them, the
-// --max-conns / --idle-timeout / --rate / --group-rate limits, and a clean
-// stop on SIGINT / SIGTERM.
+// --max-conns / --idle-timeout / --rate / --group-rate limits, TLS with
+// --tls, and a clean stop on SIGINT / SIGTERM.
 #pragma once
 
 #include <atomic>
@@ -13,6 +13,7 @@
 #include "cmds/tcp_common.h"
 #include "engine/io/buffer_event.h"
 #include "engine/io/rate_limit.h"
+#include "engine/tls/context.h"
 
 namespace evtool {
 
@@ -25,6 +26,7 @@ struct ServerLoop {
   const ServerOptions& opts;
   ServerShared& shared;
   int index = 0;
+  std::shared_ptr<ev::tls::Context> tls;  // --tls: shared by every loop; else nullptr
   std::unique_ptr<ev::EventBase> base;
   std::optional<ev::TokenBucketConfig> rate;
   std::unique_ptr<ev::RateLimitGroup> group;
@@ -52,6 +54,16 @@ class ConnectionHandler {
   ev::EventBase& base() { return *loop_.base; }
   const Output& out() const { return loop_.ctx.out; }
   ServerLoop& loop() { return loop_; }
+  // The BufferEvent of an accepted connection: TLS in accepting mode with
+  // --tls (the handshake runs on the first bytes), else the plain socket.
+  // Owns fd; nullptr (fd closed, reason logged) if TLS cannot start.
+  std::unique_ptr<ev::BufferEvent> open_connection(int fd, const std::string& peer);
+  // On an error event: logs why the TLS layer failed (a handshake with a
+  // peer that sent garbage, ...), if it did. A plain socket logs nothing.
+  void report_tls_error(ev::BufferEvent& bev, const std::string& peer);
+  // True once everything written to bev has left for the socket, a TLS
+  // layer's ciphertext (and close_notify) included.
+  static bool all_sent(ev::BufferEvent& bev);
   // --idle-timeout, --rate and --group-rate on a new connection.
   void apply_limits(ev::BufferEvent& bev);
   // Connection bookkeeping; announced (stderr, or JSON on stdout) when

@@ -27,4 +27,18 @@ void add_server_tls_flags(CLI::App* cmd, ServerTlsFlags& f);
 std::shared_ptr<ev::tls::Context> make_server_tls(const Context& ctx, const ServerTlsFlags& f, const std::string& bind,
                                                   std::vector<std::string> alpn, int* rc);
 
+struct ClientTlsFlags {
+  bool tls = false;
+  bool insecure = false;
+  std::string cacert;
+  std::string servername;  // SNI and the name verified; empty: the host
+};
+
+void add_client_tls_flags(CLI::App* cmd, ClientTlsFlags& f);
+
+// The client context the flags ask for (nullptr without --tls). Throws
+// UsageError for -k / --cacert / --servername without --tls; on an
+// unusable CA file prints why and sets *rc (kExitTls).
+std::shared_ptr<ev::tls::Context> make_client_tls(const Context& ctx, const ClientTlsFlags& f, int* rc);
+
 }  // namespace evtool

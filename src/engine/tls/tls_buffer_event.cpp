@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace ev::tls {
 namespace {
@@ -145,11 +146,23 @@ void TlsBufferEvent::pump() {
   // A read callback usually writes a reply (while we are pumping, so
   // output_changed does not recurse): encrypt it before returning.
   while (ok && established_) {
+    std::size_t left = output_.length();
+    bool renegotiating = SSL_in_init(ssl_);
     ok = write_records() && read_records();
     if (!*alive) return;
-    if (!ok || output_.empty() || under_->output().length() >= kWireHigh) break;
+    // Nothing moved (writes wait for a renegotiation that the peer's next
+    // bytes advance): looping would never let those bytes in.
+    bool moved = output_.length() != left || (renegotiating && !SSL_in_init(ssl_));
+    if (!ok || !moved || !(enabled_ & kWrite) || output_.empty() || under_->output().length() >= kWireHigh) break;
   }
   pumping_ = false;
+  // A callback run by read_records (a reply, a flush at the peer's EOF)
+  // may have left data or a close_notify that this pass did not send, and
+  // no drained() may come to send it: one more pass from the loop.
+  bool unsent = !output_.empty() || shutdown_pending_;
+  if (unsent && established_ && !failed_ && (enabled_ & kWrite) && !SSL_in_init(ssl_) &&
+      under_->output().length() < kWireHigh)
+    pump_ev_.activate(kTimeout);
 }
 
 bool TlsBufferEvent::handshake() {
@@ -185,7 +198,11 @@ bool TlsBufferEvent::handshake() {
 // Plaintext from our output, encrypted into the underlying output while
 // it holds less than kWireHigh (then drained() brings us back).
 bool TlsBufferEvent::write_records() {
-  while (!output_.empty() && under_->output().length() < kWireHigh) {
+  // A renegotiation in progress is driven by SSL_read: an SSL_write that
+  // ran into the peer's application data meanwhile would fail the
+  // connection ("unexpected record").
+  if (SSL_in_init(ssl_)) return true;
+  while ((enabled_ & kWrite) && !output_.empty() && under_->output().length() < kWireHigh) {
     std::size_t n = std::min(output_.length(), kRecord);
     unsigned char* p = output_.pullup(static_cast<ssize_t>(n));
     if (!p) return fail("cannot read the data to send"), false;
@@ -221,6 +238,8 @@ bool TlsBufferEvent::read_records() {
     want = std::clamp<std::size_t>(want, 1024, kRecord);
     iovec v[1];
     if (input_.reserve_space(want, v, 1) != 1) break;
+    // Never past the high watermark: the rest waits inside OpenSSL.
+    if (read_high_) v[0].iov_len = std::min(v[0].iov_len, read_high_ - input_.length());
     std::size_t got = 0;
     ERR_clear_error();
     if (SSL_read_ex(ssl_, v[0].iov_base, v[0].iov_len, &got) == 1) {
@@ -241,6 +260,8 @@ bool TlsBufferEvent::read_records() {
       return fail("TLS read failed: " + error_queue_string("unknown error")), false;
     }
   }
+  // Full: the wire waits too (input_changed resumes it), as a socket would.
+  if (paused()) under_->disable(kRead);
   if (input_.length() > before && input_.length() >= read_low_) {
     run_readcb();
     if (!*alive) return false;
@@ -266,12 +287,21 @@ void TlsBufferEvent::underlying_event(short what) {
     static_cast<BioTarget*>(SSL_get_app_data(ssl_))->eof = true;
     auto alive = alive_;
     pump();  // reads what is left; a handshake in progress fails
-    if (!*alive || peer_closed_ || failed_ || !established_ || !(enabled_ & kRead)) return;
+    // Full or not reading: what is left is read (and the end seen) later.
+    if (!*alive || peer_closed_ || failed_ || !established_ || !(enabled_ & kRead) || paused()) return;
     peer_closed_ = dirty_shutdown_ = true;  // EOF inside a record, or reading disabled
     run_eventcb(kReading | kEof);
     return;
   }
-  if ((what & kError) && !established_) error_ = "connection failed during the TLS handshake";
+  if (what & kError) {  // the socket left errno for the callback
+    int err = errno;
+    std::string reason = err ? std::strerror(err) : "connection error";
+    error_ = established_ ? reason : "connection failed during the TLS handshake: " + reason;
+    errno = err;
+  }
+  // A timed-out direction is disabled, as on any BufferEvent.
+  if ((what & kTimedOut) && (what & kReading)) enabled_ &= static_cast<short>(~kRead);
+  if ((what & kTimedOut) && (what & kWriting)) enabled_ &= static_cast<short>(~kWrite);
   run_eventcb(what);
 }
 
@@ -279,7 +309,8 @@ void TlsBufferEvent::drained() {
   auto alive = alive_;
   if (!output_.empty() || shutdown_pending_) pump();
   if (!*alive) return;
-  if (output_.length() <= write_low_ && under_->output().length() <= write_low_) run_writecb();
+  // Not during the handshake: a connecting BufferEvent hears of nothing before kConnected.
+  if (established_ && output_.length() <= write_low_ && under_->output().length() <= write_low_) run_writecb();
 }
 
 int TlsBufferEvent::flush(short iotype, Flush mode) {
@@ -287,7 +318,8 @@ int TlsBufferEvent::flush(short iotype, Flush mode) {
     shutdown_pending_ = true;
     if (established_) pump();
   }
-  return output_.empty() && under_->output().empty() ? 0 : 1;
+  // Pending until the close_notify too has been handed to the socket.
+  return output_.empty() && under_->output().empty() && !shutdown_pending_ ? 0 : 1;
 }
 
 void TlsBufferEvent::schedule_read_event() {
@@ -295,12 +327,13 @@ void TlsBufferEvent::schedule_read_event() {
   if (!established_ || ((enabled_ & kRead) && !paused())) {
     under_->enable(kRead);
     bool eof = static_cast<BioTarget*>(SSL_get_app_data(ssl_))->eof;
-    if (established_ && (!under_->input().empty() || eof)) pump_ev_.activate(kTimeout);
+    if (established_ && (!under_->input().empty() || eof || SSL_has_pending(ssl_))) pump_ev_.activate(kTimeout);
   } else {
     under_->disable(kRead);
   }
 }
 void TlsBufferEvent::schedule_write_event() {
+  if (enabled_ & kWrite) under_->enable(kWrite);  // after a write timeout disabled it
   if (!pumping_ && established_) pump();
 }
 void TlsBufferEvent::output_changed() {

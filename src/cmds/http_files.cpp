@@ -79,20 +79,6 @@ bool not_modified(const http::Request& req, const std::string& etag, const struc
   return false;
 }
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -251,7 +237,7 @@ void FileServer::serve_listing(http::Request& req, const std::string& relative, 
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return a.is_dir != b.is_dir ? a.is_dir : a.name < b.name;
   });
-  std::string title = html_escape("/" + relative + (relative.empty() ? "" : "/"));
+  std::string title = http::html_escape("/" + relative + (relative.empty() ? "" : "/"));
   std::string page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
                      "</title></head>\n<body><h1>Index of " + title + "</h1>\n<table>\n"
                      "<tr><th>Name</th><th>Size</th><th>Modified</th></tr>\n";
@@ -259,7 +245,7 @@ void FileServer::serve_listing(http::Request& req, const std::string& relative, 
   for (const Entry& e : entries) {
     std::string shown = e.name + (e.is_dir ? "/" : "");
     std::string href = http::percent_encode(e.name) + (e.is_dir ? "/" : "");
-    page += "<tr><td><a href=\"" + html_escape(href) + "\">" + html_escape(shown) + "</a></td><td>" +
+    page += "<tr><td><a href=\"" + http::html_escape(href) + "\">" + http::html_escape(shown) + "</a></td><td>" +
             (e.is_dir ? std::string("-") : std::to_string(e.size)) + "</td><td>" + http::http_date(e.mtime) +
             "</td></tr>\n";
   }

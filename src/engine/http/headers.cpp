@@ -61,6 +61,22 @@ std::size_t Headers::count(std::string_view name) const {
       std::count_if(fields_.begin(), fields_.end(), [name](const Field& f) { return iequals(f.first, name); }));
 }
 
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 const char* reason_phrase(int status) {
   switch (status) {
     case 100: return "Continue";

@@ -40,6 +40,9 @@ class Headers {
   std::vector<Field> fields_;
 };
 
+// Text made safe inside HTML elements and quoted attributes (< > & " ').
+std::string html_escape(std::string_view text);
+
 // The standard reason phrase ("Not Found"), or "Unknown".
 const char* reason_phrase(int status);
 

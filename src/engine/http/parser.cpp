@@ -214,34 +214,34 @@ bool ResponseHead::keep_alive() const {
   return headers.has_token("Connection", "keep-alive");
 }
 
-ParseResult parse_request_head(Buffer& in, const Limits& limits, RequestHead& out) {
+namespace {
+
+// Locates a complete head, parses its start line with `start_line`, then
+// the fields; drains the head only when all of it parsed.
+template <int kTooLongLine, typename Head, typename StartLine>
+ParseResult parse_head(Buffer& in, const Limits& limits, Head& out, StartLine start_line) {
   std::string_view text;
   std::size_t consumed = 0;
-  ParseResult r = locate_head<414>(in, limits, text, consumed);
+  ParseResult r = locate_head<kTooLongLine>(in, limits, text, consumed);
   if (r.code != ParseResult::kDone) return r;
   LineReader lines(text);
   std::string_view line;
   lines.next(line);
   out.headers.clear();
-  r = parse_request_line(line, out);
+  r = start_line(line, out);
   if (r.code == ParseResult::kDone) r = parse_fields(lines, limits, out.headers);
   if (r.code == ParseResult::kDone) in.drain(consumed);
   return r;
 }
 
+}  // namespace
+
+ParseResult parse_request_head(Buffer& in, const Limits& limits, RequestHead& out) {
+  return parse_head<414>(in, limits, out, parse_request_line);
+}
+
 ParseResult parse_response_head(Buffer& in, const Limits& limits, ResponseHead& out) {
-  std::string_view text;
-  std::size_t consumed = 0;
-  ParseResult r = locate_head<431>(in, limits, text, consumed);
-  if (r.code != ParseResult::kDone) return r;
-  LineReader lines(text);
-  std::string_view line;
-  lines.next(line);
-  out.headers.clear();
-  r = parse_status_line(line, out);
-  if (r.code == ParseResult::kDone) r = parse_fields(lines, limits, out.headers);
-  if (r.code == ParseResult::kDone) in.drain(consumed);
-  return r;
+  return parse_head<431>(in, limits, out, parse_status_line);
 }
 
 ParseResult request_framing(const RequestHead& head, BodyFraming& out) {

@@ -155,22 +155,11 @@ for note in "${NOTES[@]}"; do echo "- $note"; done
 echo
 echo "Raw results: $RESULTS"
 
-if [ "${BENCH_ECHO:-1}" != 0 ]; then
-  echo
-  "$(dirname "$0")/run_echo_bench.sh" "$1"
-fi
-
-if [ "${BENCH_DNS:-1}" != 0 ]; then
-  echo
-  "$(dirname "$0")/run_dns_bench.sh" "$1"
-fi
-
-if [ "${BENCH_HTTP:-1}" != 0 ]; then
-  echo
-  "$(dirname "$0")/run_http_bench.sh" "$1"
-fi
-
-if [ "${BENCH_HTTPS:-1}" != 0 ]; then
-  echo
-  "$(dirname "$0")/run_https_bench.sh" "$1"
-fi
+# The other benchmarks in turn, each unless its BENCH_<NAME>=0.
+for bench in echo dns http https; do
+  skip=BENCH_${bench^^}
+  if [ "${!skip:-1}" != 0 ]; then
+    echo
+    "$(dirname "$0")/run_${bench}_bench.sh" "$1"
+  fi
+done

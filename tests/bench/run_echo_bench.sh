@@ -36,20 +36,13 @@ SERVER_CPU=${ECHO_SERVER_CPU-0}
 CLIENT_CPU=${ECHO_CLIENT_CPU-1}
 IDLE_READY_TIMEOUT=90  # seconds for all idle connections to be up and accepted
 
-# Each process may hold as many descriptors as the hard limit allows.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-
-pin() {  # pin CPU -> the taskset prefix, or nothing
-  if [ -n "$1" ] && command -v taskset >/dev/null 2>&1 && taskset -c "$1" true 2>/dev/null; then
-    echo "taskset -c $1"
-  fi
-}
-read -r -a SPIN <<<"$(pin "$SERVER_CPU")"
-read -r -a CPIN <<<"$(pin "$CLIENT_CPU")"
-BOUND=()
-if command -v timeout >/dev/null 2>&1; then
-  BOUND=(timeout "$((${SECS%.*} + 60))")
-fi
+# Each process may hold as many descriptors as the hard limit allows
+# (bench_init).
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh" || exit 2
+bench_init
+STOP_WAIT=2  # seconds a server or the client gets to stop before KILL
+read -r -a BOUND <<<"$(bound $((${SECS%.*} + 60)))"
 
 # "name|server command"; the port is read from its "listening on" line.
 SERVERS=(
@@ -73,30 +66,6 @@ if [ -n "${ECHO_CASES:-}" ]; then
   CASES=("${picked[@]}")
 fi
 
-TMP=$(mktemp -d)
-SERVER_PID=""
-CLIENT_PID=""
-SERVER_PORT=""
-
-stop_pid() {  # stop_pid PID: TERM, up to 2 s, then KILL
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 20); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-}
-cleanup() {
-  stop_pid "$CLIENT_PID"
-  stop_pid "$SERVER_PID"
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 # start_server CMD: sets SERVER_PID and SERVER_PORT; 1 if it did not listen in 10 s.
 start_server() {
 
@@ -108,17 +77,12 @@ start_server() {
   "${SPIN[@]}" $1 >"$TMP/server.out" 2>"$TMP/server.err" &
   SERVER_PID=$!
   for _ in $(seq 100); do
-    SERVER_PORT=$(sed -n 's/^listening on [0-9.]*:\([0-9][0-9]*\)$/\1/p' "$TMP/server.out" | head -n 1)
+    SERVER_PORT=$(listening_port)
     [ -n "$SERVER_PORT" ] && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done
   return 1
-}
-
-stop_server() {
-  stop_pid "$SERVER_PID"
-  SERVER_PID=""
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -128,10 +92,6 @@ fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 json_field() {  # json_field LINE KEY -> value (numbers and plain strings only)
   printf '%s\n' "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
 }
-
-# cpu_ticks PID: user + system clock ticks the process has used.
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
-TICKS_PER_S=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # run_timed ARGS: one pingpong / bulk run against SERVER_PORT; prints its
 # JSON with the server's CPU time during the run added.
@@ -184,11 +144,10 @@ run_idle() {
     "$IDLE_CONNS" "$fds" "${before:-0}" "$rss" "${anon:-0}" "$(( (rss - ${before:-0}) * 1024 / IDLE_CONNS ))"
 }
 
-LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
+LOAD_START=$(loadavg)
 RESULTS="$BIN/echo_results.jsonl"
 : >"$RESULTS"
 declare -A VALUES BEFORE ANON COST BUSY
-NOTES=()
 
 for c in "${CASES[@]}"; do
   IFS='|' read -r case args field _ <<<"$c"
@@ -204,7 +163,7 @@ for c in "${CASES[@]}"; do
       fi
       echo "echo: $case, $server, run $rep/$REPS ..." >&2
       if ! start_server "$cmd"; then
-        NOTES+=("$server did not start: $(head -c 300 "$TMP/server.err" | tr '\n' ' ')")
+        NOTES+=("$server did not start: $(server_err)")
         stop_server
         VALUES[$case,$server]="${VALUES[$case,$server]:-} fail"
         continue
@@ -243,26 +202,15 @@ for c in "${CASES[@]}"; do
   done
 done
 
-# median VALUES... -> the median of the numeric ones, or "—" / "fail".
-median() {
-  local nums
-  nums=$(printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g)
-  if [ -z "$nums" ]; then
-    if printf '%s\n' "$@" | grep -q fail; then echo fail; else echo "—"; fi
-    return
-  fi
-  printf '%s\n' "$nums" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # show VALUE FIELD: messages/s as an integer with thousands separators,
 # MiB/s with one decimal, KiB of RSS as MiB with one decimal.
 show() {
-  [[ $1 =~ ^[0-9.]+$ ]] || { echo "$1"; return; }
+  num "$1" || { echo "$1"; return; }
   case $2 in
-    messages_per_s) awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }' ;;
-    mib_per_s) awk -v x="$1" 'BEGIN { printf "%.1f", x }' ;;
+    messages_per_s) thousands "$1" ;;
+    mib_per_s) fixed "$1" 1 ;;
     rss_kib) awk -v x="$1" 'BEGIN { printf "%.1f", x / 1024 }' ;;
-    per_conn_bytes) awk -v x="$1" 'BEGIN { printf "%.0f", x }' ;;
+    per_conn_bytes) fixed "$1" 0 ;;
   esac
 }
 
@@ -270,26 +218,19 @@ echo
 echo "### echo: evtool tcp echo vs libevent bufferevent echo (median of $REPS)"
 echo
 echo "${SECS} s per run; server ${SPIN[*]:-not pinned}, client ${CPIN[*]:-not pinned}; $(nproc) CPUs, $(uname -sr);" \
-  "load average ${LOAD_START:-?} at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null) at the end (other work on the machine skews throughput)"
+  "load average ${LOAD_START:-?} at the start, $(loadavg) at the end (other work on the machine skews throughput)"
 echo
 echo "| case | evtool | libevent | evtool / libevent | goal | met |"
 echo "|---|---:|---:|---:|---:|:---:|"
 row() {  # row KEY FIELD LABEL
-  local key=$1 field=$2 label=$3 ours peer ratio="—" met="—" goal="≥ 1.20"
+  local key=$1 field=$2 label=$3 ours peer r goal="≥ 1.20" op=">=" limit=1.20
   # shellcheck disable=SC2086
   ours=$(median ${VALUES[$key,evtool]:-—})
   # shellcheck disable=SC2086
   peer=$(median ${VALUES[$key,libevent]:-—})
-  [ "$field" = messages_per_s ] || [ "$field" = mib_per_s ] || goal="≤ 1.00"
-  if [[ $ours =~ ^[0-9.]+$ ]] && [[ $peer =~ ^[0-9.]+$ ]] && awk -v y="$peer" 'BEGIN { exit !(y > 0) }'; then
-    ratio=$(awk -v x="$ours" -v y="$peer" 'BEGIN { printf "%.2f", x / y }')
-    if [ "$goal" = "≤ 1.00" ]; then
-      met=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.00) ? "yes" : "no" }')
-    else
-      met=$(awk -v r="$ratio" 'BEGIN { print (r >= 1.20) ? "yes" : "no" }')
-    fi
-  fi
-  echo "| $label | $(show "$ours" "$field") | $(show "$peer" "$field") | $ratio | $goal | $met |"
+  [ "$field" = messages_per_s ] || [ "$field" = mib_per_s ] || { goal="≤ 1.00"; op="<="; limit=1.00; }
+  r=$(ratio "$ours" "$peer")
+  echo "| $label | $(show "$ours" "$field") | $(show "$peer" "$field") | $r | $goal | $(met "$r" "$op" "$limit") |"
 }
 for c in "${CASES[@]}"; do
   IFS='|' read -r case _ field label <<<"$c"
@@ -316,29 +257,20 @@ for c in "${CASES[@]}"; do
   ours=$(median ${COST[$case,evtool]:-—})
   # shellcheck disable=SC2086
   peer=$(median ${COST[$case,libevent]:-—})
-  ratio="—"
-  if [[ $ours =~ ^[0-9.]+$ ]] && [[ $peer =~ ^[0-9.]+$ ]] && awk -v y="$peer" 'BEGIN { exit !(y > 0) }'; then
-    ratio=$(awk -v x="$ours" -v y="$peer" 'BEGIN { printf "%.2f", x / y }')
-  fi
   # shellcheck disable=SC2086
-  echo "| ${label%% (*} ($unit) | $ours | $peer | $ratio | $(median ${BUSY[$case,evtool]:-—})% | $(median ${BUSY[$case,libevent]:-—})% |"
+  echo "| ${label%% (*} ($unit) | $ours | $peer | $(ratio "$ours" "$peer") | $(median ${BUSY[$case,evtool]:-—})% | $(median ${BUSY[$case,libevent]:-—})% |"
 done
 for s in evtool libevent; do
   # shellcheck disable=SC2086
   b=$(median ${BEFORE[idle,$s]:-—})
-  [[ $b =~ ^[0-9.]+$ ]] && NOTES+=("$s VmRSS before any connection (median): $(show "$b" rss_kib) MiB (mostly shared library pages)")
+  num "$b" && NOTES+=("$s VmRSS before any connection (median): $(show "$b" rss_kib) MiB (mostly shared library pages)")
 done
 for c in "${CASES[@]}"; do
   IFS='|' read -r case _ field label <<<"$c"
   [ "$field" = rss_kib ] || continue
   # shellcheck disable=SC2086
   a=$(median ${ANON[$case,evtool]:-—}) b=$(median ${ANON[$case,libevent]:-—})
-  [[ $a =~ ^[0-9.]+$ ]] && [[ $b =~ ^[0-9.]+$ ]] &&
+  num "$a" && num "$b" &&
     NOTES+=("${label%%:*}: RssAnon (private memory, no library pages): evtool $(show "$a" rss_kib) MiB, libevent $(show "$b" rss_kib) MiB")
 done
-if [ ${#NOTES[@]} -gt 0 ]; then
-  echo
-  for note in "${NOTES[@]}"; do echo "- $note"; done
-fi
-echo
-echo "Raw results: $RESULTS"
+print_notes

@@ -42,96 +42,18 @@ SERVER_CPU=${HTTP_SERVER_CPU-0}
 CLIENT_CPU=${HTTP_CLIENT_CPU-1}
 GET_TIMEOUT=300  # seconds allowed for one download
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-
-pin() {  # pin CPU -> the taskset prefix, or nothing
-  if [ -n "$1" ] && command -v taskset >/dev/null 2>&1 && taskset -c "$1" true 2>/dev/null; then
-    echo "taskset -c $1"
-  fi
-}
-read -r -a SPIN <<<"$(pin "$SERVER_CPU")"
-read -r -a CPIN <<<"$(pin "$CLIENT_CPU")"
-BOUND=()
-GET_BOUND=()
-if command -v timeout >/dev/null 2>&1; then
-  BOUND=(timeout "$((SECS + 30))")
-  GET_BOUND=(timeout "$GET_TIMEOUT")
-fi
-
-TMP=$(mktemp -d)
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh" || exit 2
+bench_init
+read -r -a BOUND <<<"$(bound $((SECS + 30)))"
+read -r -a GET_BOUND <<<"$(bound "$GET_TIMEOUT")"
 WWW="$TMP/www"
 NGX="$TMP/nginx"
-SERVER_PID=""
-SERVER_PORT=""
+SCHEME=http
+CURL_OPTS=()
+PROBE_TIME=2
+CHECK_TIME=10
 
-# A process and all its descendants (nginx serves from its worker).
-tree() { local c; echo "$1"; for c in $(pgrep -P "$1" 2>/dev/null); do tree "$c"; done; }
-stop_pid() {  # stop_pid PID: TERM, up to 3 s, then KILL it and its descendants
-  local pid=$1 all
-  [ -n "$pid" ] || return 0
-  all=$(tree "$pid")
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  # shellcheck disable=SC2086
-  kill -KILL $all 2>/dev/null
-  wait "$pid" 2>/dev/null
-}
-cleanup() {
-  stop_pid "$SERVER_PID"
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# utime + stime clock ticks of a process tree.
-cpu_ticks() {
-  local total=0 p t
-  for p in $(tree "$1"); do
-    t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
-    total=$((total + ${t:-0}))
-  done
-  echo "$total"
-}
-TICKS_PER_S=$(getconf CLK_TCK 2>/dev/null || echo 100)
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# median VALUES... -> the median of the numeric ones, or "fail" / "—".
-median() {
-  local nums
-  nums=$(printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g)
-  if [ -z "$nums" ]; then
-    if printf '%s\n' "$@" | grep -q fail; then echo fail; else echo "—"; fi
-    return
-  fi
-  printf '%s\n' "$nums" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-num() { [[ $1 =~ ^[0-9.]+$ ]]; }
-ratio() {  # ratio A B -> A / B with two decimals, or "—"
-  if num "$1" && num "$2" && awk -v b="$2" 'BEGIN { exit !(b > 0) }'; then
-    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
-  else
-    echo "—"
-  fi
-}
-met() {  # met RATIO OP LIMIT -> yes / no / —
-  num "$1" || { echo "—"; return; }
-  awk -v r="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? (r >= l) : (r <= l); print ok ? "yes" : "no" }'
-}
-# 1,234,567 for whole numbers; others as given.
-thousands() {
-  num "$1" || { echo "$1"; return; }
-  awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'
-}
-fixed() {  # fixed VALUE DECIMALS
-  num "$1" || { echo "$1"; return; }
-  awk -v x="$1" -v d="$2" 'BEGIN { printf "%.*f", d, x }'
-}
 # wrk's sizes and times ("1.50MB", "850.00us") -> MiB, ms. wrk's units are binary.
 to_mib() {
   awk -v s="$1" 'BEGIN { n = s + 0; u = s; sub(/^[0-9.]+/, "", u)
@@ -162,127 +84,36 @@ has_evtool_cmd() {
 has_evtool_cmd serve && AVAIL[evtool]=1
 [ -x "$BIN/http_evhttp" ] && AVAIL[evhttp]=1
 [ -x "$NGINX" ] && AVAIL[nginx]=1
-HAVE_WRK=0
-command -v wrk >/dev/null 2>&1 && HAVE_WRK=1
-HAVE_CURL=0
-command -v curl >/dev/null 2>&1 && HAVE_CURL=1
-NOTES=()
 [ "${AVAIL[evtool]:-0}" = 1 ] || NOTES+=("evtool: \`$EVTOOL http serve\` not available (no binary, or it has no such command)")
 [ "${AVAIL[evhttp]:-0}" = 1 ] || NOTES+=("evhttp: $BIN/http_evhttp not built (needs libevent-dev)")
 [ "${AVAIL[nginx]:-0}" = 1 ] || NOTES+=("nginx: $NGINX not installed (apt-get install nginx)")
-[ $HAVE_CURL = 1 ] || NOTES+=("curl not installed: no server can be checked, so none is run")
+have_clients
 
 # ---- servers ---------------------------------------------------------------
-nginx_conf() {  # nginx_conf PORT: a config that keeps every path inside $NGX
-  local user=""
-  if [ "$(id -u)" = 0 ]; then
-    if id www-data >/dev/null 2>&1; then user="user www-data;"; else user="user nobody nogroup;"; fi
-  fi
-  local types="types { application/octet-stream bin; }"
-  [ -r /etc/nginx/mime.types ] && types="include /etc/nginx/mime.types;"
-  cat >"$NGX/nginx.conf" <<CONF
-$user
-worker_processes 1;
-master_process on;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log warn;
-events { worker_connections 4096; }
-http {
-  $types
-  default_type application/octet-stream;
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65;
-  keepalive_requests 100000;
-  client_body_temp_path $NGX/client_body;
-  proxy_temp_path $NGX/proxy;
-  fastcgi_temp_path $NGX/fastcgi;
-  uwsgi_temp_path $NGX/uwsgi;
-  scgi_temp_path $NGX/scgi;
-  server {
-    listen 127.0.0.1:$1;
-    server_name localhost;
-    root $WWW;
-    location / { }
-  }
-}
-CONF
-}
-
-# start_server NAME: sets SERVER_PID and SERVER_PORT; 1 if it is not serving
-# 1k.bin after 10 s.
-start_server() {
-  local name=$1 url
-  SERVER_PORT=""
-  : >"$TMP/server.out"
-  : >"$TMP/server.err"
-  case $name in
+launch() {  # launch NAME (start_server's)
+  case $1 in
     evtool) "${SPIN[@]}" "$EVTOOL" http serve "$WWW" --port 0 --bind 127.0.0.1 -q >"$TMP/server.out" 2>"$TMP/server.err" & ;;
     evhttp) "${SPIN[@]}" "$BIN/http_evhttp" "$WWW" 0 >"$TMP/server.out" 2>"$TMP/server.err" & ;;
-    nginx)
-      SERVER_PORT=$(free_port)
-      nginx_conf "$SERVER_PORT"
-      : >"$NGX/error.log"
-      "${SPIN[@]}" "$NGINX" -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" -g 'daemon off;' \
-        >"$TMP/server.out" 2>"$TMP/server.err" & ;;
+    nginx) start_nginx "" "access_log off;" ;;
   esac
-  SERVER_PID=$!
-  for _ in $(seq 100); do
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    if [ -z "$SERVER_PORT" ]; then
-      SERVER_PORT=$(sed -n 's/^listening on [0-9.]*:\([0-9][0-9]*\)$/\1/p' "$TMP/server.out" | head -n 1)
-    fi
-    if [ -n "$SERVER_PORT" ]; then
-      url="http://127.0.0.1:$SERVER_PORT/1k.bin"
-      [ "$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$url")" = 200 ] && return 0
-    fi
-    sleep 0.1
-  done
-  [ "$name" = nginx ] && cat "$NGX/error.log" >>"$TMP/server.err"
-  return 1
-}
-stop_server() {
-  stop_pid "$SERVER_PID"
-  SERVER_PID=""
-}
-server_err() { head -c 300 "$TMP/server.err" | tr '\n' ' '; }
-
-# check_file FILE: the server sends FILE byte for byte with status 200.
-check_file() {
-  local got="$TMP/check.out" code
-  rm -f "$got"
-  code=$(curl -s -o "$got" --max-time 10 -w '%{http_code}' "http://127.0.0.1:$SERVER_PORT/$1")
-  [ "$code" = 200 ] && cmp -s "$got" "$WWW/$1"
 }
 
 # ---- 1. wrk ----------------------------------------------------------------
-RESULTS="$BIN/http_results.jsonl"
-mkdir -p "$BIN"
-: >"$RESULTS"
-LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
+open_results http_results.jsonl
 SERVERS=(evtool evhttp nginx)
 declare -A RPS MIBS P99 BUSY COST
 
 # run_wrk FILE -> "rps mib p99_ms non2xx sockerr cpu_s"; 1 if wrk failed.
 run_wrk() {
-  local out rc t0 t1 rps xfer mib p99 non2xx sockerr
-  t0=$(cpu_ticks "$SERVER_PID")
-  out=$("${BOUND[@]}" "${CPIN[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$SERVER_PORT/$1" 2>&1)
-  rc=$?
-  t1=$(cpu_ticks "$SERVER_PID")
-  printf '%s\n' "$out" >"$TMP/wrk.out"
-  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-  xfer=$(awk '/^Transfer\/sec:/ { print $2 }' <<<"$out")
-  [ $rc -eq 0 ] && num "$rps" && [ -n "$xfer" ] || return 1
+  local rps xfer mib p99
+  wrk_run "$CONNS" "$SECS" --latency "http://127.0.0.1:$SERVER_PORT/$1"
+  rps=$(wrk_rps)
+  xfer=$(awk '/^Transfer\/sec:/ { print $2 }' <<<"$WRK_OUT")
+  [ "$WRK_RC" -eq 0 ] && num "$rps" && [ -n "$xfer" ] || return 1
   mib=$(to_mib "$xfer") || return 1
-  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$WRK_OUT")
   p99=$(to_ms "${p99:-x}") || p99="—"
-  non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
-  sockerr=$(sed -n 's/.*Socket errors: //p' <<<"$out")
-  sockerr=${sockerr// /_}
-  echo "$rps $mib $p99 ${non2xx:-0} ${sockerr:--} $(awk -v a="$t0" -v b="$t1" -v hz="$TICKS_PER_S" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+  echo "$rps $mib $p99 $WRK_ERRORS $WRK_CPU"
 }
 
 if [ $HAVE_WRK = 0 ]; then
@@ -297,36 +128,21 @@ elif [ $HAVE_CURL = 1 ]; then
       for server in "${order[@]}"; do
         [ "${AVAIL[$server]:-0}" = 1 ] || continue
         echo "http: $file, $server, run $rep/$RUNS ..." >&2
-        if ! start_server "$server"; then
-          NOTES+=("$file, $server, run $rep: did not start: $(server_err)")
-          stop_server
-          RPS[$file,$server]+=" fail"; MIBS[$file,$server]+=" fail"
-          continue
+        where="$file, $server, run $rep"
+        res=""
+        if ready_server "$server" "$file" "$where"; then
+          res=$(run_wrk "$file")
+          rc=$?
+          read -r rps mib p99 non2xx sockerr cpu <<<"$res"
+          end_run $rc "$non2xx" || { NOTES+=("$where: $WHY"); res=""; }
         fi
-        if ! check_file "$file"; then
-          NOTES+=("$file, $server, run $rep: GET /$file did not return the file with status 200")
-          stop_server
-          RPS[$file,$server]+=" fail"; MIBS[$file,$server]+=" fail"
-          continue
-        fi
-        res=$(run_wrk "$file")
-        rc=$?
-        alive=1
-        kill -0 "$SERVER_PID" 2>/dev/null || alive=0
-        stop_server
-        read -r rps mib p99 non2xx sockerr cpu <<<"$res"
-        if [ $rc -ne 0 ] || [ $alive = 0 ] || [ "${non2xx:-0}" != 0 ]; then
-          why="wrk failed: $(tail -n 3 "$TMP/wrk.out" | tr '\n' ' ')"
-          [ $alive = 0 ] && why="the server died: $(server_err)"
-          [ $rc -eq 0 ] && [ "${non2xx:-0}" != 0 ] && why="$non2xx non-2xx/3xx responses"
-          NOTES+=("$file, $server, run $rep: $why")
+        if [ -z "$res" ]; then
           RPS[$file,$server]+=" fail"; MIBS[$file,$server]+=" fail"
           continue
         fi
         [ "$sockerr" = - ] && sockerr=""
-        [ -z "$sockerr" ] || NOTES+=("$file, $server, run $rep: wrk socket errors: ${sockerr//_/ }")
-        busy=$(awk -v c="$cpu" -v s="$SECS" 'BEGIN { printf "%.0f", 100 * c / s }')
-        cost=$(awk -v c="$cpu" -v s="$SECS" -v r="$rps" 'BEGIN { if (r > 0) printf "%.2f", c * 1e6 / (r * s) }')
+        [ -z "$sockerr" ] || NOTES+=("$where: wrk socket errors: ${sockerr//_/ }")
+        read -r busy cost <<<"$(server_load "$cpu" "$rps")"
         RPS[$file,$server]+=" $rps"; MIBS[$file,$server]+=" $mib"
         P99[$file,$server]+=" $p99"; BUSY[$file,$server]+=" $busy"; COST[$file,$server]+=" $cost"
         printf '{"bench":"wrk","file":"%s","server":"%s","rep":%s,"seconds":%s,"conns":%s,"requests_per_s":%s,"mib_per_s":%s,"p99_ms":"%s","server_cpu_s":%s,"socket_errors":"%s"}\n' \
@@ -338,8 +154,8 @@ elif [ $HAVE_CURL = 1 ]; then
   echo
   echo "### http: static files under wrk (-t1 -c$CONNS -d${SECS}s, keep-alive; median of $RUNS)"
   echo
-  echo "servers ${SPIN[*]:-not pinned}, wrk ${CPIN[*]:-not pinned}; $(nproc) CPUs, $(uname -sr); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///')," \
-    "libevent $(pkg-config --modversion libevent 2>/dev/null || echo '?'); load average ${LOAD_START:-?} at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null) at the end"
+  echo "$(machine)" \
+    "libevent $(pkg-config --modversion libevent 2>/dev/null || echo '?'); load average ${LOAD_START:-?} at the start, $(loadavg) at the end"
   echo
   echo "| file | server | requests/s | MiB/s | p99 latency (ms) | server CPU µs/request | server CPU busy | / nginx | / evhttp |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -363,12 +179,12 @@ elif [ $HAVE_CURL = 1 ]; then
       [ "$server" != nginx ] && vs_nginx=$(ratio "$(metric "$file" "$server")" "$(metric "$file" nginx)")
       [ "$server" != evhttp ] && vs_evhttp=$(ratio "$(metric "$file" "$server")" "$(metric "$file" evhttp)")
       # shellcheck disable=SC2086
-      busy=$(fixed "$(median ${BUSY[$file,$server]:-—})" 0)
+      busy=$(median_fixed 0 ${BUSY[$file,$server]:-—})
       num "$busy" && busy="$busy%"
       # shellcheck disable=SC2086
-      p99=$(fixed "$(median ${P99[$file,$server]:-—})" 2)
+      p99=$(median_fixed 2 ${P99[$file,$server]:-—})
       # shellcheck disable=SC2086
-      cost=$(fixed "$(median ${COST[$file,$server]:-—})" 2)
+      cost=$(median_fixed 2 ${COST[$file,$server]:-—})
       echo "| $file | $server | $(thousands "${MRPS[$file,$server]}") | $(fixed "${MMIB[$file,$server]}" 1) | $p99 | $cost | $busy | $vs_nginx | $vs_evhttp |"
     done
   done
@@ -376,15 +192,10 @@ elif [ $HAVE_CURL = 1 ]; then
   echo "Ratios compare requests/s for 1k.bin and MiB/s (wrk's Transfer/sec, headers included) for bigger files."
   echo "Server CPU is user + system time of the server's processes (from /proc) during the run: a server well"
   echo "below 100% busy is not what limits the rate (one wrk thread on one CPU may be)."
-  echo
-  echo "| goal | evtool ratio | target | met |"
-  echo "|---|---:|---:|:---:|"
-  r=$(ratio "${MRPS[1k.bin,evtool]:-—}" "${MRPS[1k.bin,nginx]:-—}")
-  echo "| 1 KiB requests/s vs nginx | $r | ≥ 1.00 | $(met "$r" ">=" 1.00) |"
-  r=$(ratio "${MRPS[1k.bin,evtool]:-—}" "${MRPS[1k.bin,evhttp]:-—}")
-  echo "| 1 KiB requests/s vs evhttp | $r | ≥ 1.50 | $(met "$r" ">=" 1.50) |"
-  r=$(ratio "${MMIB[1m.bin,evtool]:-—}" "${MMIB[1m.bin,nginx]:-—}")
-  echo "| 1 MiB MiB/s vs nginx | $r | ≥ 0.90 | $(met "$r" ">=" 0.90) |"
+  goals_head "evtool ratio"
+  goal_row "1 KiB requests/s vs nginx" "${MRPS[1k.bin,evtool]:-—}" "${MRPS[1k.bin,nginx]:-—}" ">=" 1.00
+  goal_row "1 KiB requests/s vs evhttp" "${MRPS[1k.bin,evtool]:-—}" "${MRPS[1k.bin,evhttp]:-—}" ">=" 1.50
+  goal_row "1 MiB MiB/s vs nginx" "${MMIB[1m.bin,evtool]:-—}" "${MMIB[1m.bin,nginx]:-—}" ">=" 0.90
 fi
 
 # ---- 2. one big download ---------------------------------------------------
@@ -471,14 +282,9 @@ get_test() {
     echo "| $label | $mw | $speed | $mib |"
     if [ "$who" = evtool ]; then ew=$mw; er=$mr; else cw=$mw; cr=$mr; fi
   done
-  echo
-  echo "| goal | evtool / curl | target | met |"
-  echo "|---|---:|---:|:---:|"
-  local r
-  r=$(ratio "${ew:-—}" "${cw:-—}")
-  echo "| wall time | $r | ≤ 1.00 | $(met "$r" "<=" 1.00) |"
-  r=$(ratio "${er:-—}" "${cr:-—}")
-  echo "| max RSS | $r | ≤ 0.75 | $(met "$r" "<=" 0.75) |"
+  goals_head "evtool / curl"
+  goal_row "wall time" "${ew:-—}" "${cw:-—}" "<=" 1.00
+  goal_row "max RSS" "${er:-—}" "${cr:-—}" "<=" 0.75
 }
 
 if [ "$GET_SIZE" != 0 ]; then
@@ -489,9 +295,4 @@ if [ "$GET_SIZE" != 0 ]; then
   fi
 fi
 
-if [ ${#NOTES[@]} -gt 0 ]; then
-  echo
-  for note in "${NOTES[@]}"; do echo "- $note"; done
-fi
-echo
-echo "Raw results: $RESULTS"
+print_notes

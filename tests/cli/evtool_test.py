@@ -3,8 +3,11 @@
     EVTOOL       path of the binary under test: $EVTOOL, else build/evtool
     SOURCE_DIR   the source tree: $EVTOOL_SOURCE_DIR, else two levels up
     run(args)    runs evtool once, returns its CompletedProcess (text output)
+    run_bytes(args)  the same with binary stdio
     Server(args) runs a long-lived evtool for the length of a `with` block
                  (sockets=0: any long-running command, e.g. timer)
+    BufferedSocket, free_port(), have_ipv6(), recv_to_eof(), vm_kib(),
+    curl(), temp_dir(): for the tests that talk to evtool over sockets
 
 ctest sets EVTOOL and EVTOOL_SOURCE_DIR; by hand, from tests/cli:
     EVTOOL=../../build/evtool python3 -m unittest -v test_docs
@@ -18,17 +21,25 @@ import os
 import queue
 import re
 import shlex
+import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import threading
 import time
+import unittest
 import weakref
 from pathlib import Path
-from typing import Mapping, NoReturn, Optional, Sequence, Union
+from typing import Callable, Mapping, NoReturn, Optional, Sequence, Union
 
 SOURCE_DIR = Path(os.environ.get("EVTOOL_SOURCE_DIR")
                   or Path(__file__).resolve().parents[2])
 EVTOOL = os.environ.get("EVTOOL") or str(SOURCE_DIR / "build" / "evtool")
+LOCAL = "127.0.0.1"
+# How long a socket read may wait by default before the test fails.
+IO_TIMEOUT = 10
+CURL = shutil.which("curl")
 
 Args = Union[str, Sequence[object]]
 
@@ -78,6 +89,169 @@ def run(args: Args, env: Optional[Mapping[str, Optional[str]]] = None,
         proc.communicate()
         raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def run_bytes(args: Args, stdin=b"", timeout: float = 60,
+              env: Optional[Mapping[str, Optional[str]]] = None,
+              text_stderr: bool = False) -> subprocess.CompletedProcess:
+    """Runs `evtool ARGS` with binary stdio (stderr decoded with
+    `text_stderr`). `stdin` is bytes (fed through a pipe), an open file or
+    subprocess.DEVNULL. On timeout everything it started is killed and
+    TimeoutExpired raised."""
+    piped = isinstance(stdin, (bytes, bytearray))
+    proc = subprocess.Popen(
+        _argv(args), env=environment(env),
+        stdin=subprocess.PIPE if piped else stdin, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(stdin if piped else None, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out,
+                                       err.decode("utf-8", "replace") if text_stderr else err)
+
+
+def curl(*args: object, max_time: float = 10, timeout: float = 30,
+         text: bool = False) -> subprocess.CompletedProcess:
+    """`curl -s -S --max-time MAX_TIME ARGS` (CURL, which must be there)
+    with an empty stdin; its output as bytes, or as str with `text`."""
+    assert CURL, "curl is not installed"
+    return subprocess.run([CURL, "-s", "-S", "--max-time", str(max_time), *map(str, args)],
+                          capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, text=text)
+
+
+def temp_dir(add_cleanup: Callable, prefix: str) -> Path:
+    """A new temporary directory, removed by the cleanup that `add_cleanup`
+    registers (a test's addCleanup, or a class's addClassCleanup)."""
+    tmp = tempfile.TemporaryDirectory(prefix=prefix)
+    add_cleanup(tmp.cleanup)
+    return Path(tmp.name)
+
+
+def vm_kib(pid: int, field: str) -> int:
+    """A `VmRSS:` / `VmHWM:` line of /proc/PID/status, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+# ---- sockets ------------------------------------------------------------------
+
+def have_ipv6(kind: int = socket.SOCK_STREAM) -> bool:
+    """Whether a socket of `kind` can bind ::1."""
+    try:
+        with socket.socket(socket.AF_INET6, kind) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on (it was free a moment
+    ago): one to listen on, or one that refuses connections."""
+    with socket.socket() as s:
+        s.bind((LOCAL, 0))
+        return s.getsockname()[1]
+
+
+def recv_to_eof(sock: socket.socket) -> bytes:
+    """All that `sock` receives until the peer closes (its own timeout
+    applies to each recv)."""
+    chunks = []
+    while data := sock.recv(256 * 1024):
+        chunks.append(data)
+    return b"".join(chunks)
+
+
+class BufferedSocket:
+    """A connected socket with a receive buffer. Each read fails with an
+    AssertionError after its deadline or timeout instead of hanging."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buf = b""
+
+    def _fill(self, deadline: float) -> bytes:
+        """One recv; b"" at EOF (a reset counts as EOF here: the peer closed
+        with our bytes unread, after its answer)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout()
+        self.sock.settimeout(remaining)
+        try:
+            return self.sock.recv(256 * 1024)
+        except ConnectionResetError:
+            return b""
+
+    def _fill_until(self, enough: Callable[[], bool], deadline: float, wanted: Callable[[], str]) -> None:
+        """Receives into the buffer until enough(); AssertionError, saying
+        wanted(), at the deadline or at EOF."""
+        while not enough():
+            try:
+                data = self._fill(deadline)
+            except socket.timeout:
+                raise AssertionError(f"{wanted()}: not in time") from None
+            if not data:
+                raise AssertionError(f"{wanted()}: EOF first")
+            self.buf += data
+
+    def _read_until(self, marker: bytes, deadline: float, what: str) -> bytes:
+        """Up to and with the next `marker`; `what` names it in failures."""
+        self._fill_until(lambda: marker in self.buf, deadline, lambda: f"no {what}; have {self.buf[:300]!r}")
+        data, _, self.buf = self.buf.partition(marker)
+        return data + marker
+
+    def _read_exactly(self, n: int, deadline: float) -> bytes:
+        self._fill_until(lambda: len(self.buf) >= n, deadline, lambda: f"only {len(self.buf)} of {n} bytes")
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def read_to_eof(self, timeout: float = IO_TIMEOUT) -> bytes:
+        """All that arrives until the peer closes; AssertionError if it does
+        not close within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        chunks = [self.buf]
+        self.buf = b""
+        while True:
+            try:
+                data = self._fill(deadline)
+            except socket.timeout:
+                got = b"".join(chunks)
+                raise AssertionError(f"not closed within {timeout}s; got {len(got)} bytes: {got[:300]!r}") from None
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+
+
+def in_threads(client: Callable[[int], None], n: int, timeout: float = 30) -> list[BaseException]:
+    """Runs client(0) .. client(n - 1) at once, each in a thread, waits for
+    them (up to `timeout` seconds each) and returns what they raised."""
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            client(i)
+        except BaseException as e:
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return errors
+
+
+def check_listening_event(test: unittest.TestCase, event: dict, line: str) -> int:
+    """Asserts that `event`, parsed from the JSON line `line`, says a TCP
+    socket listens on LOCAL at a real port; returns the port."""
+    test.assertIsInstance(event.get("port"), int, line)
+    test.assertNotEqual(event["port"], 0)
+    test.assertEqual(event, {"event": "listening", "proto": "tcp", "address": LOCAL, "port": event["port"]})
+    return event["port"]
 
 
 # "listening on 127.0.0.1:8080", "listening on [::1]:8080",

@@ -68,15 +68,6 @@ def evtool(args, timeout=30, input=None):
     return et.run(args, env=CLEAN_ENV, timeout=timeout, input=input)
 
 
-def have_ipv6() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 def free_port() -> int:
     """A loopback port free for both UDP and TCP a moment ago."""
     for _ in range(50):
@@ -1003,7 +994,7 @@ class ResolveAgainstServe(DnsCase):
         self.assertExit(result, 0)
         self.assertEqual(answer_lines(result.stdout), expected)
 
-    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback")
+    @unittest.skipUnless(et.have_ipv6(socket.SOCK_DGRAM), "no IPv6 loopback")
     def test_ipv6_server(self):
         server = et.Server(["dns", "serve", "--port", "0", "--bind", "::1", "--record", "six.test AAAA 2001:db8::6"],
                            env=CLEAN_ENV, sockets=2)

@@ -51,38 +51,6 @@ def payload(n: int) -> bytes:
     return random.Random(n).randbytes(n)
 
 
-def run_bytes(args, stdin=b"", timeout=60) -> subprocess.CompletedProcess:
-    """`evtool ARGS` with binary stdio; stdin is bytes (a pipe) or a file."""
-    piped = isinstance(stdin, (bytes, bytearray))
-    proc = subprocess.Popen(
-        [et.EVTOOL] + [str(a) for a in args], env=et.environment(CLEAN_ENV),
-        stdin=subprocess.PIPE if piped else stdin, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(stdin if piped else None, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        et._kill_group(proc)
-        proc.communicate()
-        raise
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err.decode("utf-8", "replace"))
-
-
-def have_ipv6() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-def refused_port() -> int:
-    """A loopback port nothing listens on (it was free a moment ago)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # -- the origin server ------------------------------------------------------------
 
 class Handler(BaseHTTPRequestHandler):
@@ -230,7 +198,8 @@ class HttpClientTest(unittest.TestCase):
         return self.origin.url(path)
 
     def evtool(self, args, stdin=b"", timeout=60, expect=0) -> subprocess.CompletedProcess:
-        result = run_bytes(args, stdin=stdin, timeout=timeout)
+        # Binary stdio (stderr as text); stdin is bytes (a pipe) or a file.
+        result = et.run_bytes(args, stdin=stdin, timeout=timeout, env=CLEAN_ENV, text_stderr=True)
         if expect is not None:
             self.assertEqual(result.returncode, expect,
                              f"evtool {' '.join(map(str, args))}: stderr {result.stderr!r}")
@@ -422,7 +391,7 @@ class HttpClientTest(unittest.TestCase):
         expected = "Basic " + base64.b64encode(b"alice:p@ss").decode()
         self.assertEqual(seen["headers"]["authorization"], expected)
 
-    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback")
+    @unittest.skipUnless(et.have_ipv6(), "no IPv6 loopback")
     def test_ipv6_literal(self) -> None:
         origin = Origin(socket.AF_INET6)
         self.addCleanup(origin.close)
@@ -449,12 +418,12 @@ class HttpClientTest(unittest.TestCase):
             self.assertIn("timed out", result.stderr)
 
     def test_connection_refused(self) -> None:
-        result = self.evtool(["http", "get", f"http://127.0.0.1:{refused_port()}/"], expect=1)
+        result = self.evtool(["http", "get", f"http://127.0.0.1:{et.free_port()}/"], expect=1)
         self.assertIn("refused", result.stderr.lower())
 
     def test_retries_against_a_refused_port(self) -> None:
         result = self.evtool(["-v", "http", "get", "--retries", "2",
-                              f"http://127.0.0.1:{refused_port()}/"], expect=1)
+                              f"http://127.0.0.1:{et.free_port()}/"], expect=1)
         self.assertIn("retry 1 of 2", result.stderr)
         self.assertIn("retry 2 of 2", result.stderr)
 
@@ -465,7 +434,7 @@ class HttpClientTest(unittest.TestCase):
                 self.assertIn(url, result.stderr)
 
     def test_https_connection_refused(self) -> None:
-        result = self.evtool(["http", "get", f"https://127.0.0.1:{refused_port()}/"], expect=1)
+        result = self.evtool(["http", "get", f"https://127.0.0.1:{et.free_port()}/"], expect=1)
         self.assertIn("refused", result.stderr)
 
     def test_sigint_exits_130(self) -> None:

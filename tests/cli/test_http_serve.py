@@ -59,7 +59,6 @@ MiB = 1024 * KiB
 GiB = 1024 * MiB
 # How long one socket exchange may take before the test fails.
 IO_TIMEOUT = 10
-CURL = shutil.which("curl")
 OPENSSL = shutil.which("openssl")
 
 # The content of a file next to (outside) every served root. No answer may
@@ -121,23 +120,6 @@ IMF_DATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} "
 CLF = re.compile(r'^(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) '
                  r'\[(?P<time>\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] '
                  r'"(?P<request>[^"]*)" (?P<status>\d{3}) (?P<size>\d+|-)$')
-
-
-def have_ipv6() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-def vm_kib(pid: int, field: str) -> int:
-    """A `VmRSS:` / `VmHWM:` line of /proc/PID/status, in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
 def http_date(timestamp: float) -> str:
@@ -203,13 +185,12 @@ class Response:
         return f"<{self.version} {self.status} {self.reason} {self.headers} body {self.body[:200]!r}>"
 
 
-class HttpConn:
+class HttpConn(et.BufferedSocket):
     """A client connection with a receive buffer. Every read fails with an
     AssertionError after its timeout instead of hanging."""
 
     def __init__(self, port: int, host: str = LOCAL):
-        self.sock = socket.create_connection((host, port), timeout=IO_TIMEOUT)
-        self.buf = b""
+        super().__init__(socket.create_connection((host, port), timeout=IO_TIMEOUT))
 
     def close(self) -> None:
         self.sock.close()
@@ -230,57 +211,6 @@ class HttpConn:
         thread = threading.Thread(target=self.send, args=(data,), daemon=True)
         thread.start()
         return thread
-
-    def _fill(self, deadline: float) -> bytes:
-        """One recv; b"" at EOF (a reset after the answer counts as EOF)."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout()
-        self.sock.settimeout(remaining)
-        try:
-            return self.sock.recv(256 * KiB)
-        except ConnectionResetError:
-            return b""
-
-    def _read_until(self, marker: bytes, deadline: float, what: str) -> bytes:
-        while marker not in self.buf:
-            try:
-                data = self._fill(deadline)
-            except socket.timeout:
-                raise AssertionError(f"no {what} in time; have {self.buf[:300]!r}") from None
-            if not data:
-                raise AssertionError(f"connection closed before {what}; have {self.buf[:300]!r}")
-            self.buf += data
-        data, _, self.buf = self.buf.partition(marker)
-        return data + marker
-
-    def _read_exactly(self, n: int, deadline: float) -> bytes:
-        while len(self.buf) < n:
-            try:
-                data = self._fill(deadline)
-            except socket.timeout:
-                raise AssertionError(f"only {len(self.buf)} of {n} body bytes in time") from None
-            if not data:
-                raise AssertionError(f"connection closed after {len(self.buf)} of {n} body bytes")
-            self.buf += data
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def read_to_eof(self, timeout: float = IO_TIMEOUT) -> bytes:
-        """All that arrives until the server closes; AssertionError if it
-        does not close within `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        chunks = [self.buf]
-        self.buf = b""
-        while True:
-            try:
-                data = self._fill(deadline)
-            except socket.timeout:
-                got = b"".join(chunks)
-                raise AssertionError(f"not closed within {timeout}s; got {got[:300]!r}") from None
-            if not data:
-                return b"".join(chunks)
-            chunks.append(data)
 
     def read_response(self, head: bool = False, timeout: float = IO_TIMEOUT) -> Response:
         """One response, framed as RFC 9112 says: no body for HEAD, 1xx, 204
@@ -404,13 +334,8 @@ class HttpCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls._tmp = tempfile.TemporaryDirectory(prefix="evtool-http-")
-        cls.base = Path(cls._tmp.name)
+        cls.base = et.temp_dir(cls.addClassCleanup, "evtool-http-")
         cls.root = make_site(cls.base)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls._tmp.cleanup()
 
     # -- servers ------------------------------------------------------------
 
@@ -453,15 +378,35 @@ class HttpCase(unittest.TestCase):
         finally:
             conn.close()
 
+    def assertCurlUploads(self, port: int, payload: bytes, *options: str) -> None:
+        """curl (with OPTIONS) posts `payload`, from a file, to the --echo
+        path /echo, which answers 200 with all of it."""
+        with tempfile.NamedTemporaryFile(prefix="evtool-upload-") as upload:
+            upload.write(payload)
+            upload.flush()
+            result = self.curl(*options, "--data-binary", "@" + upload.name, self.url(port, "/echo"))
+        self.assertEqual((result.returncode, result.status), (0, 200), result.stderr)
+        echo = json.loads(result.body)
+        self.assertEqual(echo["body_length"], len(payload))
+        self.assertEqual(echo["body"], payload.decode())
+
+    def upload_refused(self, port: int, head: bytes, body: bytes) -> Response:
+        """Sends `head` on a new connection and `body` from a thread (the
+        server may answer before reading it); the answer."""
+        conn = self.connect(port)
+        conn.send(head)
+        sender = conn.send_in_background(body)
+        response = conn.read_response()
+        sender.join(IO_TIMEOUT)
+        conn.close()
+        return response
+
     def curl(self, *args: str, timeout: float = 30) -> CurlResult:
-        if not CURL:
+        if not et.CURL:
             self.skipTest("curl is not installed")
         with tempfile.TemporaryDirectory(prefix="evtool-curl-") as tmp:
             head_file, body_file = Path(tmp, "head"), Path(tmp, "body")
-            result = subprocess.run(
-                [CURL, "-s", "-S", "--max-time", "10", "-D", str(head_file), "-o", str(body_file),
-                 "-w", "%{http_code}", *args],
-                capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            result = et.curl("-D", head_file, "-o", body_file, "-w", "%{http_code}", *args, timeout=timeout)
             text = head_file.read_text("latin-1") if head_file.exists() else ""
             body = body_file.read_bytes() if body_file.exists() else b""
         blocks = [b for b in re.split(r"\r?\n\r?\n", text) if b.startswith("HTTP/")]
@@ -526,12 +471,7 @@ class Startup(HttpCase):
                      ["http", "serve", str(self.root), "--port", "0", "--bind", LOCAL, "--json"]):
             with self.subTest(args=args):
                 line = self.first_line(args)
-                event = self.json_line(line)
-                self.assertIsInstance(event.get("port"), int, line)
-                self.assertNotEqual(event["port"], 0)
-                self.assertEqual(event, {"event": "listening", "proto": "tcp", "address": LOCAL,
-                                         "port": event["port"]})
-                self.assertServes(event["port"])
+                self.assertServes(et.check_listening_event(self, self.json_line(line), line))
 
     def test_printed_even_with_quiet(self):
         for args in (["-q", "http", "serve", str(self.root), "--port", "0", "--bind", LOCAL],
@@ -551,7 +491,7 @@ class Startup(HttpCase):
         self.assertServes(server.port)
         self.assertEqual(self.fetch(server.port, "/").body, INDEX)
 
-    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback here")
+    @unittest.skipUnless(et.have_ipv6(), "no IPv6 loopback here")
     def test_ipv6(self):
         line = self.first_line(["http", "serve", str(self.root), "--port", "0", "--bind", "::1"])
         self.assertRegex(line, r"^listening on \[::1\]:\d+$")
@@ -942,13 +882,11 @@ class Connections(HttpCase):
         self.assertEqual(conn.closed_within(5), b"")
 
     def test_curl_reuses_the_connection(self):
-        if not CURL:
+        if not et.CURL:
             self.skipTest("curl is not installed")
         server = self.serve()
-        result = subprocess.run([CURL, "-s", "-S", "-v", "--max-time", "10",
-                                 "-o", "/dev/null", "-o", "/dev/null",
-                                 self.url(server.port, "/hello.txt"), self.url(server.port, "/a.txt")],
-                                capture_output=True, text=True, timeout=30)
+        result = et.curl("-v", "-o", "/dev/null", "-o", "/dev/null",
+                         self.url(server.port, "/hello.txt"), self.url(server.port, "/a.txt"), text=True)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertRegex(result.stderr, r"Re-using existing connection")
 
@@ -1002,15 +940,7 @@ class Connections(HttpCase):
     def test_chunked_upload_with_curl(self):
         server = self.serve("--echo", "/echo")
         payload = ("".join(f"line {i} of a chunked upload\n" for i in range(4000))).encode()
-        with tempfile.NamedTemporaryFile(prefix="evtool-upload-") as upload:
-            upload.write(payload)
-            upload.flush()
-            result = self.curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + upload.name,
-                               self.url(server.port, "/echo"))
-        self.assertEqual((result.returncode, result.status), (0, 200), result.stderr)
-        echo = json.loads(result.body)
-        self.assertEqual(echo["body_length"], len(payload))
-        self.assertEqual(echo["body"], payload.decode())
+        self.assertCurlUploads(server.port, payload, "-H", "Transfer-Encoding: chunked")
 
     def test_expect_100_continue(self):
         server = self.serve("--echo", "/echo")
@@ -1034,7 +964,7 @@ class LargeFile(HttpCase):
             f.truncate(GiB)  # sparse: no disk space, reads as zeros
 
     def test_one_gib_in_bounded_memory(self):
-        if not CURL:
+        if not et.CURL:
             self.skipTest("curl is not installed")
         server = self.serve()
         pid = server.proc.pid
@@ -1045,18 +975,17 @@ class LargeFile(HttpCase):
         stalled.sock.settimeout(IO_TIMEOUT)
         self.assertTrue(stalled.sock.recv(64 * KiB).startswith(b"HTTP/1."))
         time.sleep(1.0)
-        self.assertLess(vm_kib(pid, "VmRSS"), 64 * 1024, "RSS with a stalled 1 GiB response")
+        self.assertLess(et.vm_kib(pid, "VmRSS"), 64 * 1024, "RSS with a stalled 1 GiB response")
         # A full download alongside it.
         start = time.monotonic()
-        result = subprocess.run([CURL, "-s", "-S", "--max-time", "60", "-o", "/dev/null",
-                                 "-w", "%{http_code} %{size_download}", self.url(server.port, "/big.bin")],
-                                capture_output=True, text=True, timeout=90)
+        result = et.curl("-o", "/dev/null", "-w", "%{http_code} %{size_download}", self.url(server.port, "/big.bin"),
+                         max_time=60, timeout=90, text=True)
         elapsed = time.monotonic() - start
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout.split(), ["200", str(GiB)])
         self.assertIsNone(server.returncode, f"the server died (status {server.returncode}) "
                                              f"serving 1 GiB; stderr: {server.stderr!r}")
-        self.assertLess(vm_kib(pid, "VmHWM"), 64 * 1024,
+        self.assertLess(et.vm_kib(pid, "VmHWM"), 64 * 1024,
                         f"peak RSS serving 1 GiB (in {elapsed:.1f}s) must stay bounded")
         # A range in the middle of it.
         response = self.fetch(server.port, "/big.bin", headers={"Range": f"bytes={GiB // 2}-{GiB // 2 + 9}"})
@@ -1114,30 +1043,21 @@ class BadInput(HttpCase):
         self.assertEqual(conn.read_response().json()["body_length"], 900)
         conn.close()
         # Announced with Content-Length.
-        conn = self.connect(server.port)
-        conn.send(build_request("POST", "/echo", {"Content-Length": "5000"}))
-        sender = conn.send_in_background(b"g" * 5000)
-        self.assertStatus(conn.read_response(), 413)
-        sender.join(IO_TIMEOUT)
-        conn.close()
+        response = self.upload_refused(server.port, build_request("POST", "/echo", {"Content-Length": "5000"}),
+                                       b"g" * 5000)
+        self.assertStatus(response, 413)
         self.assertServes(server.port)
         # Chunked, growing past the limit.
-        conn = self.connect(server.port)
-        conn.send(build_request("POST", "/echo", {"Transfer-Encoding": "chunked"}))
-        sender = conn.send_in_background(chunked([b"h" * 1000] * 5))
-        self.assertStatus(conn.read_response(), 413)
-        sender.join(IO_TIMEOUT)
-        conn.close()
+        response = self.upload_refused(server.port, build_request("POST", "/echo", {"Transfer-Encoding": "chunked"}),
+                                       chunked([b"h" * 1000] * 5))
+        self.assertStatus(response, 413)
         self.assertServes(server.port)
 
     def test_default_max_body(self):
         server = self.serve("--echo", "/echo")
-        conn = self.connect(server.port)
-        conn.send(build_request("POST", "/echo", {"Content-Length": str(2 * MiB)}))
-        sender = conn.send_in_background(b"i" * (2 * MiB))
-        self.assertStatus(conn.read_response(), 413)
-        sender.join(IO_TIMEOUT)
-        conn.close()
+        response = self.upload_refused(server.port, build_request("POST", "/echo", {"Content-Length": str(2 * MiB)}),
+                                       b"i" * (2 * MiB))
+        self.assertStatus(response, 413)
         self.assertServes(server.port)
 
     def test_header_timeout_is_408(self):
@@ -1321,14 +1241,7 @@ class Echo(HttpCase):
     def test_large_body(self):
         server = self.serve("--echo", "/echo")
         payload = (b"0123456789abcdef" * (32 * KiB))  # 512 KiB, under the 1M default
-        with tempfile.NamedTemporaryFile(prefix="evtool-upload-") as upload:
-            upload.write(payload)
-            upload.flush()
-            result = self.curl("--data-binary", "@" + upload.name, self.url(server.port, "/echo"))
-        self.assertEqual((result.returncode, result.status), (0, 200), result.stderr)
-        echo = json.loads(result.body)
-        self.assertEqual(echo["body_length"], len(payload))
-        self.assertEqual(echo["body"], payload.decode())
+        self.assertCurlUploads(server.port, payload)
 
     def test_files_are_still_served(self):
         server = self.serve("--echo", "/echo")
@@ -1422,28 +1335,20 @@ class Limits(HttpCase):
 
     def test_threads(self):
         server = self.serve("--threads", "2")
-        errors: list[BaseException] = []
         done: list[int] = []
 
         def client(i: int) -> None:
+            conn = HttpConn(server.port)
             try:
-                conn = HttpConn(server.port)
-                try:
-                    for name in ("a", "b", "c", "hello"):
-                        response = conn.request("GET", f"/{name}.txt")
-                        if response.body != (self.root / f"{name}.txt").read_bytes():
-                            raise AssertionError(f"client {i}: wrong body for {name}.txt")
-                finally:
-                    conn.close()
-                done.append(i)
-            except BaseException as e:
-                errors.append(e)
+                for name in ("a", "b", "c", "hello"):
+                    response = conn.request("GET", f"/{name}.txt")
+                    if response.body != (self.root / f"{name}.txt").read_bytes():
+                        raise AssertionError(f"client {i}: wrong body for {name}.txt")
+            finally:
+                conn.close()
+            done.append(i)
 
-        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        errors = et.in_threads(client, 16)
         self.assertFalse(errors, errors)
         self.assertEqual(sorted(done), list(range(16)))
         self.assertEqual(server.stop(signal.SIGTERM), 0, server.stderr)
@@ -1494,11 +1399,11 @@ class Signals(HttpCase):
                 self.assertEqual(server.stop(sig, timeout=10), 0, server.stderr)
 
     def test_sigterm_finishes_the_response_in_flight(self):
-        if not CURL:
+        if not et.CURL:
             self.skipTest("curl is not installed")
         server = self.serve()
         out = self.base / "fifty.download"
-        curl = subprocess.Popen([CURL, "-s", "-S", "--max-time", "30", "--limit-rate", "20M",
+        curl = subprocess.Popen([et.CURL, "-s", "-S", "--max-time", "30", "--limit-rate", "20M",
                                  "-o", str(out), "-w", "%{http_code} %{size_download}",
                                  self.url(server.port, "/fifty.bin")],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

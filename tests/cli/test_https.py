@@ -47,7 +47,6 @@ LOCAL = "127.0.0.1"
 KiB = 1024
 MiB = 1024 * KiB
 IO_TIMEOUT = 10
-CURL = shutil.which("curl")
 OPENSSL = shutil.which("openssl")
 EXIT_TLS = 5
 
@@ -136,8 +135,7 @@ class HttpsCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls._tmp = tempfile.TemporaryDirectory(prefix="evtool-https-")
-        cls.base = Path(cls._tmp.name)
+        cls.base = et.temp_dir(cls.addClassCleanup, "evtool-https-")
         (cls.base / "pki").mkdir()
         cls.pki = Pki(cls.base / "pki")
         cls.root = cls.base / "root"
@@ -147,10 +145,6 @@ class HttpsCase(unittest.TestCase):
         (cls.root / "one.bin").write_bytes(cls.one_mib)
         cls.fifty_mib = os.urandom(50 * MiB)
         (cls.root / "fifty.bin").write_bytes(cls.fifty_mib)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls._tmp.cleanup()
 
     def setUp(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="t-", dir=self.base))
@@ -199,18 +193,16 @@ class HttpsCase(unittest.TestCase):
     def evtool(self, args: Sequence[object], expect: Optional[int] = 0, timeout: float = 120,
                ) -> subprocess.CompletedProcess:
         """`evtool ARGS` with binary stdout; asserts the exit status."""
-        proc = subprocess.run([et.EVTOOL, *map(str, args)], env=et.environment(CLEAN_ENV),
-                              stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+        proc = et.run_bytes(args, stdin=subprocess.DEVNULL, timeout=timeout, env=CLEAN_ENV)
         if expect is not None:
             self.assertEqual(proc.returncode, expect,
                              f"evtool {' '.join(map(str, args))}: stderr {proc.stderr!r}")
         return proc
 
     def curl(self, *args: object, timeout: float = 120) -> subprocess.CompletedProcess:
-        if not CURL:
+        if not et.CURL:
             self.skipTest("curl is not installed")
-        return subprocess.run([CURL, "-s", "-S", "--max-time", "60", *map(str, args)],
-                              capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return et.curl(*args, max_time=60, timeout=timeout)
 
     def wait_for_stderr(self, server: et.Server, pattern: str, timeout: float = 5) -> str:
         deadline = time.monotonic() + timeout
@@ -301,12 +293,7 @@ class Serve(HttpsCase):
         for request in (b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", b"\x00" * 64):
             with socket.create_connection((LOCAL, server.port), timeout=IO_TIMEOUT) as s:
                 s.sendall(request)
-                got = b""
-                while True:  # the server closes; what it sent is no HTTP answer
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        break
-                    got += chunk
+                got = et.recv_to_eof(s)  # the server closes; what it sent is no HTTP answer
                 self.assertNotIn(b"HTTP/1.1", got)
                 self.assertNotIn(HELLO, got)
         line = self.wait_for_stderr(server, r".*127\.0\.0\.1:\d+.*http request.*")

@@ -49,54 +49,12 @@ def evtool(args, timeout=30, input=None):
 
 
 def run_bytes(args, stdin=b"", timeout=60) -> subprocess.CompletedProcess:
-    """Runs `evtool ARGS` with binary stdio. `stdin` is bytes (fed through a
-    pipe) or an open file. On timeout everything it started is killed and
-    TimeoutExpired raised."""
-    piped = isinstance(stdin, (bytes, bytearray))
-    proc = subprocess.Popen(
-        [et.EVTOOL] + [str(a) for a in args], env=et.environment(CLEAN_ENV),
-        stdin=subprocess.PIPE if piped else stdin, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(stdin if piped else None, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        et._kill_group(proc)
-        proc.communicate()
-        raise
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return et.run_bytes(args, stdin=stdin, timeout=timeout, env=CLEAN_ENV)
 
 
-def have_ipv6() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    """A loopback port that nothing listens on (it was free a moment ago)."""
-    with socket.socket() as s:
-        s.bind((LOCAL, 0))
-        return s.getsockname()[1]
-
-
-def vm_kib(pid: int, field: str) -> int:
-    """A `VmRSS:` / `VmHWM:` line of /proc/PID/status, in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
-
-
-class Peer:
+class Peer(et.BufferedSocket):
     """A client socket with a receive buffer, for line and byte reads that
     each fail (AssertionError) after a timeout instead of hanging."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.buf = b""
 
     @property
     def name(self) -> str:
@@ -108,60 +66,12 @@ class Peer:
         self.sock.settimeout(IO_TIMEOUT)
         self.sock.sendall(data)
 
-    def _fill(self, deadline: float) -> bytes:
-        """One recv; b"" at EOF (a reset counts as EOF here: the server
-        closed with our bytes unread)."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout()
-        self.sock.settimeout(remaining)
-        try:
-            return self.sock.recv(256 * 1024)
-        except ConnectionResetError:
-            return b""
-
     def readline(self, timeout: float = IO_TIMEOUT) -> bytes:
         """The next line, with its newline."""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buf:
-            try:
-                data = self._fill(deadline)
-            except socket.timeout:
-                raise AssertionError(f"no line within {timeout}s; have {self.buf[:200]!r}") from None
-            if not data:
-                raise AssertionError(f"EOF before a line; have {self.buf[:200]!r}")
-            self.buf += data
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line + b"\n"
+        return self._read_until(b"\n", time.monotonic() + timeout, "line")
 
     def read_exactly(self, n: int, timeout: float = IO_TIMEOUT) -> bytes:
-        deadline = time.monotonic() + timeout
-        while len(self.buf) < n:
-            try:
-                data = self._fill(deadline)
-            except socket.timeout:
-                raise AssertionError(f"only {len(self.buf)} of {n} bytes within {timeout}s") from None
-            if not data:
-                raise AssertionError(f"EOF after {len(self.buf)} of {n} bytes")
-            self.buf += data
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def read_to_eof(self, timeout: float = IO_TIMEOUT) -> bytes:
-        """Everything up to EOF; AssertionError if the peer does not close
-        within `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        chunks = [self.buf]
-        self.buf = b""
-        while True:
-            try:
-                data = self._fill(deadline)
-            except socket.timeout:
-                got = b"".join(chunks)
-                raise AssertionError(f"not closed within {timeout}s; got {len(got)} bytes: {got[:200]!r}") from None
-            if not data:
-                return b"".join(chunks)
-            chunks.append(data)
+        return self._read_exactly(n, time.monotonic() + timeout)
 
     def quiet_for(self, seconds: float) -> bool:
         """True if nothing (neither data nor EOF) arrives for `seconds`."""
@@ -215,13 +125,6 @@ class ThreadedPeerServer:
     def close(self) -> None:
         self.listener.close()
         self.thread.join(IO_TIMEOUT)
-
-
-def recv_to_eof(conn: socket.socket) -> bytes:
-    chunks = []
-    while data := conn.recv(256 * 1024):
-        chunks.append(data)
-    return b"".join(chunks)
 
 
 class TcpCase(unittest.TestCase):
@@ -305,12 +208,8 @@ class Listening(TcpCase):
                      ["--json", "tcp", "serve", "0", "--bind", LOCAL]):
             with self.subTest(args=args):
                 line = self.first_line(args)
-                event = json.loads(line)
-                self.assertIsInstance(event.get("port"), int, line)
-                self.assertNotEqual(event["port"], 0)
-                self.assertEqual(event, {"event": "listening", "proto": "tcp", "address": LOCAL,
-                                         "port": event["port"]})
-                socket.create_connection((LOCAL, event["port"]), timeout=IO_TIMEOUT).close()
+                port = et.check_listening_event(self, json.loads(line), line)
+                socket.create_connection((LOCAL, port), timeout=IO_TIMEOUT).close()
 
     def test_printed_even_with_quiet(self):
         for args in (["-q", "tcp", "echo", "0", "--bind", LOCAL],
@@ -320,7 +219,7 @@ class Listening(TcpCase):
                 line = self.first_line(args)
                 self.assertIsNotNone(et.parse_listening(line), line)
 
-    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback here")
+    @unittest.skipUnless(et.have_ipv6(), "no IPv6 loopback here")
     def test_ipv6_bind(self):
         line = self.first_line(["tcp", "echo", "0", "--bind", "::1"])
         self.assertRegex(line, r"^listening on \[::1\]:\d+$")
@@ -328,7 +227,7 @@ class Listening(TcpCase):
         peer = self.connect(port, "::1")
         self.roundtrip(peer, b"over ipv6\n")
 
-    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback here")
+    @unittest.skipUnless(et.have_ipv6(), "no IPv6 loopback here")
     def test_ipv6_json(self):
         event = json.loads(self.first_line(["--json", "tcp", "echo", "0", "--bind", "::1"]))
         self.assertEqual(event["address"], "::1")
@@ -440,7 +339,7 @@ class Echo(TcpCase):
         sock = peer.sock
         sock.setblocking(False)
         sent = 0
-        baseline = max_rss = vm_kib(pid, "VmRSS")
+        baseline = max_rss = et.vm_kib(pid, "VmRSS")
         deadline = time.monotonic() + 15
         last_progress = time.monotonic()
         # Phase 1: send as much as the server lets us while reading nothing,
@@ -453,14 +352,14 @@ class Echo(TcpCase):
                 if time.monotonic() - last_progress > 1.0:
                     break
                 time.sleep(0.01)
-                max_rss = max(max_rss, vm_kib(pid, "VmRSS"))
+                max_rss = max(max_rss, et.vm_kib(pid, "VmRSS"))
                 continue
             sent += n
             last_progress = time.monotonic()
-            max_rss = max(max_rss, vm_kib(pid, "VmRSS"))
-        max_rss = max(max_rss, vm_kib(pid, "VmRSS"))
+            max_rss = max(max_rss, et.vm_kib(pid, "VmRSS"))
+        max_rss = max(max_rss, et.vm_kib(pid, "VmRSS"))
         self.assertLess(max_rss, 64 * 1024, f"VmRSS reached {max_rss} KiB after {sent} bytes sent unread")
-        self.assertLess(vm_kib(pid, "VmHWM"), 64 * 1024, "peak RSS")
+        self.assertLess(et.vm_kib(pid, "VmHWM"), 64 * 1024, "peak RSS")
         # 50 MiB held without back-pressure would still fit under 64 MiB:
         # the growth shows whether the server stopped reading. It holds
         # about 1 MiB of output; 16 MiB is generous.
@@ -500,7 +399,7 @@ class Echo(TcpCase):
             digest.update(data)
             received += len(data)
             if received % (8 * MiB) < len(data):
-                max_rss = max(max_rss, vm_kib(pid, "VmRSS"))
+                max_rss = max(max_rss, et.vm_kib(pid, "VmRSS"))
         thread.join(IO_TIMEOUT)
         self.assertFalse(failure, f"sending failed: {failure}")
         expected = hashlib.sha256()
@@ -508,28 +407,20 @@ class Echo(TcpCase):
             expected.update(chunk)
         self.assertEqual(received, total)
         self.assertEqual(digest.hexdigest(), expected.hexdigest(), "all 50 MiB came back byte-exact")
-        self.assertLess(max(max_rss, vm_kib(pid, "VmHWM")), 64 * 1024, "peak RSS while draining")
+        self.assertLess(max(max_rss, et.vm_kib(pid, "VmHWM")), 64 * 1024, "peak RSS while draining")
 
     def test_threads(self):
         server = self.echo("--threads", "2")
         results: dict[int, bool] = {}
-        errors: list[BaseException] = []
 
         def client(i: int):
-            try:
-                data = os.urandom(256 * 1024) + f"client {i}".encode()
-                with socket.create_connection((LOCAL, server.port), timeout=IO_TIMEOUT) as s:
-                    s.sendall(data)
-                    s.shutdown(socket.SHUT_WR)
-                    results[i] = recv_to_eof(s) == data
-            except BaseException as e:
-                errors.append(e)
+            data = os.urandom(256 * 1024) + f"client {i}".encode()
+            with socket.create_connection((LOCAL, server.port), timeout=IO_TIMEOUT) as s:
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+                results[i] = et.recv_to_eof(s) == data
 
-        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        errors = et.in_threads(client, 8)
         self.assertFalse(errors, errors)
         self.assertEqual(results, {i: True for i in range(8)})
         self.assertEqual(server.stop(signal.SIGTERM), 0, server.stderr)
@@ -874,7 +765,7 @@ class Chat(TcpCase):
                 seen: list[bytes] = []
 
                 def handler(conn):
-                    seen.append(recv_to_eof(conn))  # chat's stdin EOF is our EOF
+                    seen.append(et.recv_to_eof(conn))  # chat's stdin EOF is our EOF
                     time.sleep(0.2)  # chat keeps reading after its half-close
                     conn.sendall(reply)
 
@@ -907,7 +798,7 @@ class Chat(TcpCase):
         self.assertEqual(chat.wait(10), 0, chat.stderr)
 
     def test_connection_refused(self):
-        result = run_bytes(["tcp", "chat", LOCAL, free_port()], timeout=20)
+        result = run_bytes(["tcp", "chat", LOCAL, et.free_port()], timeout=20)
         self.assertExit(result, 1)
         self.assertNotEqual(result.stderr, b"", "a message says why")
         self.assertEqual(result.stdout, b"")
@@ -925,7 +816,7 @@ class Chat(TcpCase):
         peer.finish()
 
     def test_localhost_refused(self):
-        port = free_port()
+        port = et.free_port()
         result = run_bytes(["tcp", "chat", "localhost", port], timeout=20)
         self.assertExit(result, 1)
 
@@ -1006,7 +897,7 @@ class Chat(TcpCase):
         self.assertExit(result, 0)
         self.assertEqual(result.stdout, b"via localhost\n")
 
-    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback here")
+    @unittest.skipUnless(et.have_ipv6(), "no IPv6 loopback here")
     def test_localhost_tries_every_address(self):
         # Only ::1 listens: the IPv4 address is refused, the next one works.
         # That needs a localhost with both addresses (the hosts file says).
@@ -1026,12 +917,12 @@ class Chat(TcpCase):
         self.assertExit(result, 0)
         self.assertEqual(result.stdout, b"v6\n")
 
-    @unittest.skipUnless(have_ipv6(), "no IPv6 loopback here")
+    @unittest.skipUnless(et.have_ipv6(), "no IPv6 loopback here")
     def test_ipv6_literal(self):
         seen: list[bytes] = []
 
         def handler(conn):
-            seen.append(recv_to_eof(conn))
+            seen.append(et.recv_to_eof(conn))
             conn.sendall(b"v6 reply")
 
         peer = self.peer_server(handler, family=socket.AF_INET6, host="::1")

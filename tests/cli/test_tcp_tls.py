@@ -31,7 +31,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
@@ -184,7 +183,7 @@ class SServer:
 
     def __init__(self, cert: Path, key: Path):
         for _ in range(3):  # free_port() may lose a race
-            self.port = tcp.free_port()
+            self.port = et.free_port()
             self.proc = subprocess.Popen(
                 [OPENSSL, "s_server", "-accept", f"{LOCAL}:{self.port}", "-cert", str(cert), "-key", str(key),
                  "-naccept", "1"],
@@ -247,9 +246,7 @@ class PythonTlsServer(tcp.ThreadedPeerServer):
 
 class TlsCase(tcp.TcpCase):
     def setUp(self) -> None:
-        tmp = tempfile.TemporaryDirectory(prefix="evtool-tls-")
-        self.addCleanup(tmp.cleanup)
-        self.tmp = Path(tmp.name)
+        self.tmp = et.temp_dir(self.addCleanup, "evtool-tls-")
 
     @property
     def cert_files(self) -> tuple[Path, Path]:
@@ -358,7 +355,7 @@ class TlsEcho(TlsCase):
             except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
                 time.sleep(0.01)
         self.assertLess(sent, 50 * MiB, "the server stopped reading")
-        self.assertLess(tcp.vm_kib(server.proc.pid, "VmHWM"), 64 * 1024, "RSS stays under 64 MiB")
+        self.assertLess(et.vm_kib(server.proc.pid, "VmHWM"), 64 * 1024, "RSS stays under 64 MiB")
         peer.sock.close()
         self.assertServing(server)
 
@@ -522,7 +519,7 @@ class TlsChat(TlsCase):
     def test_plain_tcp_server_is_a_handshake_failure(self):
         def plain(conn: socket.socket) -> None:
             conn.sendall(b"SSH-2.0-not-tls\r\n" * 100)
-            tcp.recv_to_eof(conn)
+            et.recv_to_eof(conn)
         server = tcp.ThreadedPeerServer(plain)
         self.addCleanup(server.close)
         self.assertTlsFailure(self.chat(server.port, "-k"), "TLS handshake failed")

@@ -241,6 +241,15 @@ bool wait_closed(ev::EventBase& base, Client& c, std::chrono::milliseconds limit
       limit);
 }
 
+// Sends `request` on `c` and takes the reply; the server must then close
+// the connection.
+Response closing_reply(ev::EventBase& base, Client& c, std::string_view request) {
+  c.write(request);
+  Response r = read_response(base, c);
+  CHECK(wait_closed(base, c));
+  return r;
+}
+
 // Runs the loop for `d`, reading what arrives on the clients.
 void settle(ev::EventBase& base, std::vector<Client*> clients, std::chrono::milliseconds d = 50ms) {
   run_until(
@@ -273,6 +282,35 @@ std::string post(std::string_view target, std::string_view body, std::string_vie
 
 // Replies with the request's body.
 void echo(Request& r) { r.send_reply(200, r.body().to_string()); }
+
+// Replies 200 "ok".
+void ok(Request& r) { r.send_reply(200, "ok"); }
+
+// `reply`, counting the requests in `calls`.
+Server::Handler counted(int& calls, Server::Handler reply) {
+  return [&calls, reply = std::move(reply)](Request& r) {
+    ++calls;
+    reply(r);
+  };
+}
+
+// A server whose /echo callback echoes bodies of up to `max_body` bytes,
+// counting the requests in `calls`.
+std::unique_ptr<Server> echo_server(ev::EventBase& base, std::uint64_t max_body, int& calls) {
+  ServerSettings s;
+  s.limits.max_body_size = max_body;
+  auto srv = make_server(base, s);
+  srv->set_callback("/echo", counted(calls, echo));
+  return srv;
+}
+
+// Sends `request` on `c`; the reply must be 200 with `body`.
+void check_ok_reply(ev::EventBase& base, Client& c, std::string_view request, std::string_view body) {
+  c.write(request);
+  Response r = read_response(base, c);
+  CHECK(r.status == 200);
+  CHECK(r.body == body);
+}
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -403,13 +441,11 @@ TEST_CASE("http server: keep-alive for HTTP/1.1, close for HTTP/1.0 unless it as
   }
   SUBCASE("HTTP/1.0: the reply says close and the server closes") {
     Client c(srv->addresses()[0]);
-    c.write(get10("/"));
-    Response r = read_response(*base, c);
+    Response r = closing_reply(*base, c, get10("/"));
     CHECK(r.version == "HTTP/1.0");
     CHECK(r.status == 200);
     CHECK(r.body == "n1");
     CHECK(r.header("Connection") == "close");
-    CHECK(wait_closed(*base, c));
     CHECK(c.in.empty());
     c.fd.reset();
     CHECK(run_until(*base, [&] { return srv->connections() == 0; }));
@@ -433,18 +469,13 @@ TEST_CASE("http server: Connection: close makes the server close after the reply
   auto base = make_test_base();
   auto srv = make_server(*base);
   int calls = 0;
-  srv->set_generic_callback([&](Request& r) {
-    ++calls;
-    r.send_reply(200, "bye");
-  });
+  srv->set_generic_callback(counted(calls, [](Request& r) { r.send_reply(200, "bye"); }));
   Client c(srv->addresses()[0]);
   // A request pipelined after the closing one is not answered.
-  c.write(get("/", "Connection: close\r\n") + get("/"));
-  Response r = read_response(*base, c);
+  Response r = closing_reply(*base, c, get("/", "Connection: close\r\n") + get("/"));
   CHECK(r.status == 200);
   CHECK(r.body == "bye");
   CHECK(r.header("Connection") == "close");
-  CHECK(wait_closed(*base, c));
   CHECK(c.in.empty());
   CHECK(calls == 1);
 }
@@ -630,14 +661,8 @@ TEST_CASE("http server: a client that half-closes after its request still gets t
 
 TEST_CASE("http server: Expect: 100-continue") {
   auto base = make_test_base();
-  ServerSettings s;
-  s.limits.max_body_size = 100;
-  auto srv = make_server(*base, s);
   int calls = 0;
-  srv->set_callback("/echo", [&](Request& r) {
-    ++calls;
-    echo(r);
-  });
+  auto srv = echo_server(*base, 100, calls);
 
   SUBCASE("100 Continue arrives before the body is sent") {
     Client c(srv->addresses()[0]);
@@ -649,19 +674,15 @@ TEST_CASE("http server: Expect: 100-continue") {
     CHECK(c.in == "HTTP/1.1 100 Continue\r\n\r\n");
     c.in.clear();
     CHECK(calls == 0);
-    c.write("hello");
-    Response r = read_response(*base, c);
-    CHECK(r.status == 200);
-    CHECK(r.body == "hello");
+    check_ok_reply(*base, c, "hello", "hello");
     CHECK(calls == 1);
   }
   SUBCASE("413 at once when Content-Length exceeds max_body_size") {
     Client c(srv->addresses()[0]);
-    c.write("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 101\r\nExpect: 100-continue\r\n\r\n");
-    Response r = read_response(*base, c);
+    Response r =
+        closing_reply(*base, c, "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 101\r\nExpect: 100-continue\r\n\r\n");
     CHECK(r.status == 413);
     CHECK(r.header("Connection") == "close");
-    CHECK(wait_closed(*base, c));
     CHECK(c.in.empty());
     CHECK(calls == 0);
   }
@@ -671,10 +692,8 @@ TEST_CASE("http server: Expect: 100-continue") {
     Response r = read_response(*base, c);
     CHECK(r.status == 200);
     CHECK(r.body.size() == 100);
-    c.write(post("/echo", std::string(101, 'b')));
-    r = read_response(*base, c);
+    r = closing_reply(*base, c, post("/echo", std::string(101, 'b')));
     CHECK(r.status == 413);
-    CHECK(wait_closed(*base, c));
     CHECK(calls == 1);
   }
 }
@@ -685,16 +704,11 @@ TEST_CASE("http server: allowed_methods answers others with 405 and Allow") {
   s.allowed_methods = {"GET", "HEAD"};
   auto srv = make_server(*base, s);
   int calls = 0;
-  srv->set_generic_callback([&](Request& r) {
-    ++calls;
-    r.send_reply(200, "ok");
-  });
+  srv->set_generic_callback(counted(calls, ok));
   Client c(srv->addresses()[0]);
-  c.write(post("/x", "data"));
-  Response r = read_response(*base, c);
+  Response r = closing_reply(*base, c, post("/x", "data"));
   CHECK(r.status == 405);
   CHECK(r.header("Allow") == "GET, HEAD");
-  CHECK(wait_closed(*base, c));
   CHECK(calls == 0);
 
   Client c2(srv->addresses()[0]);
@@ -709,10 +723,7 @@ TEST_CASE("http server: 400 for a malformed request line or head") {
   auto base = make_test_base();
   auto srv = make_server(*base);
   int calls = 0;
-  srv->set_generic_callback([&](Request& r) {
-    ++calls;
-    r.send_reply(200, "ok");
-  });
+  srv->set_generic_callback(counted(calls, ok));
   const char* inputs[] = {
       "NONSENSE\r\n\r\n",
       "GET /\r\nHost: test\r\n\r\n",
@@ -723,11 +734,9 @@ TEST_CASE("http server: 400 for a malformed request line or head") {
   for (const char* input : inputs) {
     CAPTURE(input);
     Client c(srv->addresses()[0]);
-    c.write(input);
-    Response r = read_response(*base, c);
+    Response r = closing_reply(*base, c, input);
     CHECK(r.status == 400);
     CHECK(r.header("Connection") == "close");
-    CHECK(wait_closed(*base, c));
   }
   CHECK(calls == 0);
 }
@@ -739,10 +748,7 @@ TEST_CASE("http server: 414 and 431 with a small max_header_size") {
   s.limits.max_header_count = 5;
   auto srv = make_server(*base, s);
   int calls = 0;
-  srv->set_generic_callback([&](Request& r) {
-    ++calls;
-    r.send_reply(200, "ok");
-  });
+  srv->set_generic_callback(counted(calls, ok));
 
   SUBCASE("a head within the limits is fine") {
     Client c(srv->addresses()[0]);
@@ -752,70 +758,45 @@ TEST_CASE("http server: 414 and 431 with a small max_header_size") {
   }
   SUBCASE("414 for a request line over the limit") {
     Client c(srv->addresses()[0]);
-    c.write(get("/" + std::string(400, 'p')));
-    Response r = read_response(*base, c);
-    CHECK(r.status == 414);
-    CHECK(wait_closed(*base, c));
+    CHECK(closing_reply(*base, c, get("/" + std::string(400, 'p'))).status == 414);
   }
   SUBCASE("414 also when the line arrives without its end") {
     Client c(srv->addresses()[0]);
-    c.write("GET /" + std::string(400, 'p'));
-    Response r = read_response(*base, c);
-    CHECK(r.status == 414);
-    CHECK(wait_closed(*base, c));
+    CHECK(closing_reply(*base, c, "GET /" + std::string(400, 'p')).status == 414);
   }
   SUBCASE("431 for header fields over the limit") {
     Client c(srv->addresses()[0]);
-    c.write(get("/", "X-Big: " + std::string(400, 'v') + "\r\n"));
-    Response r = read_response(*base, c);
-    CHECK(r.status == 431);
-    CHECK(wait_closed(*base, c));
+    CHECK(closing_reply(*base, c, get("/", "X-Big: " + std::string(400, 'v') + "\r\n")).status == 431);
   }
   SUBCASE("431 for too many header fields") {
     Client c(srv->addresses()[0]);
-    c.write(get("/", "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n"));  // six with Host
-    Response r = read_response(*base, c);
-    CHECK(r.status == 431);
-    CHECK(wait_closed(*base, c));
+    // Six with Host.
+    CHECK(closing_reply(*base, c, get("/", "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n")).status == 431);
   }
   CHECK(calls <= 1);
 }
 
 TEST_CASE("http server: 413 for a chunked body over max_body_size") {
   auto base = make_test_base();
-  ServerSettings s;
-  s.limits.max_body_size = 16;
-  auto srv = make_server(*base, s);
   int calls = 0;
-  srv->set_callback("/echo", [&](Request& r) {
-    ++calls;
-    echo(r);
-  });
+  auto srv = echo_server(*base, 16, calls);
   const std::string head = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
 
   SUBCASE("at the limit: decoded and handed over") {
     Client c(srv->addresses()[0]);
-    c.write(head + "a\r\n0123456789\r\n6\r\nabcdef\r\n0\r\n\r\n");
-    Response r = read_response(*base, c);
-    CHECK(r.status == 200);
-    CHECK(r.body == "0123456789abcdef");
+    check_ok_reply(*base, c, head + "a\r\n0123456789\r\n6\r\nabcdef\r\n0\r\n\r\n", "0123456789abcdef");
     CHECK(calls == 1);
   }
   SUBCASE("one big chunk") {
     Client c(srv->addresses()[0]);
-    c.write(head + "40\r\n" + std::string(64, 'z') + "\r\n0\r\n\r\n");
-    Response r = read_response(*base, c);
+    Response r = closing_reply(*base, c, head + "40\r\n" + std::string(64, 'z') + "\r\n0\r\n\r\n");
     CHECK(r.status == 413);
     CHECK(r.header("Connection") == "close");
-    CHECK(wait_closed(*base, c));
     CHECK(calls == 0);
   }
   SUBCASE("small chunks adding up past the limit") {
     Client c(srv->addresses()[0]);
-    c.write(head + "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n");
-    Response r = read_response(*base, c);
-    CHECK(r.status == 413);
-    CHECK(wait_closed(*base, c));
+    CHECK(closing_reply(*base, c, head + "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n").status == 413);
     CHECK(calls == 0);
   }
 }
@@ -826,10 +807,7 @@ TEST_CASE("http server: 408 when the head does not complete within the timeout, 
   s.timeout = std::chrono::duration_cast<ev::Duration>(200ms);
   auto srv = make_server(*base, s);
   int calls = 0;
-  srv->set_generic_callback([&](Request& r) {
-    ++calls;
-    r.send_reply(200, "ok");
-  });
+  srv->set_generic_callback(counted(calls, ok));
 
   SUBCASE("a head trickled in well within the timeout is answered") {
     Client c(srv->addresses()[0]);
@@ -870,10 +848,7 @@ TEST_CASE("http server: 408 when the head does not complete within the timeout, 
   }
   SUBCASE("a body that stalls") {
     Client c(srv->addresses()[0]);
-    c.write("POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n123");
-    Response r = read_response(*base, c);
-    CHECK(r.status == 408);
-    CHECK(wait_closed(*base, c));
+    CHECK(closing_reply(*base, c, "POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n123").status == 408);
   }
   SUBCASE("a partial head then silence") {
     Client c(srv->addresses()[0]);
@@ -893,10 +868,7 @@ TEST_CASE("http server: max_connections=1 answers a second connection with 503")
   s.max_connections = 1;
   auto srv = make_server(*base, s);
   int calls = 0;
-  srv->set_generic_callback([&](Request& r) {
-    ++calls;
-    r.send_reply(200, "ok");
-  });
+  srv->set_generic_callback(counted(calls, ok));
   auto c1 = std::make_unique<Client>(srv->addresses()[0]);
   c1->write(get("/"));
   CHECK(read_response(*base, *c1).status == 200);
@@ -929,16 +901,10 @@ TEST_CASE("http server: HTTP/1.1 without Host is 400") {
   auto base = make_test_base();
   auto srv = make_server(*base);
   int calls = 0;
-  srv->set_generic_callback([&](Request& r) {
-    ++calls;
-    r.send_reply(200, "ok");
-  });
+  srv->set_generic_callback(counted(calls, ok));
   {
     Client c(srv->addresses()[0]);
-    c.write("GET / HTTP/1.1\r\n\r\n");
-    Response r = read_response(*base, c);
-    CHECK(r.status == 400);
-    CHECK(wait_closed(*base, c));
+    CHECK(closing_reply(*base, c, "GET / HTTP/1.1\r\n\r\n").status == 400);
   }
   {
     Client c(srv->addresses()[0]);
@@ -1008,10 +974,8 @@ TEST_CASE("http server: the log callback runs once per reply with status and bod
 
   // The server's own error reply for a bad request line.
   Client bad(srv->addresses()[0]);
-  bad.write("NONSENSE\r\n\r\n");
-  r = read_response(*base, bad);
+  r = closing_reply(*base, bad, "NONSENSE\r\n\r\n");
   CHECK(r.status == 400);
-  CHECK(wait_closed(*base, bad));
   settle(*base, {&c, &bad});
   REQUIRE(log.size() == 5);
   CHECK(log[4].status == 400);

@@ -80,6 +80,17 @@ struct TestCert {
   TestCert& operator=(const TestCert&) = delete;
 };
 
+// The context that `make` (Context::server or Context::client) builds
+// from cfg, which must succeed.
+template <class Config>
+std::shared_ptr<Context> made(std::shared_ptr<Context> (*make)(const Config&, std::string*), const Config& cfg) {
+  std::string why;
+  auto ctx = make(cfg, &why);
+  INFO(why);
+  REQUIRE(ctx);
+  return ctx;
+}
+
 std::shared_ptr<Context> server_ctx(const TestCert& c, bool from_files = false,
                                     std::vector<std::string> alpn = {"http/1.1"}) {
   ev::tls::ServerConfig cfg;
@@ -91,10 +102,7 @@ std::shared_ptr<Context> server_ctx(const TestCert& c, bool from_files = false,
     cfg.key = c.cert.key;
   }
   cfg.alpn = std::move(alpn);
-  std::string why;
-  auto ctx = Context::server(cfg, &why);
-  INFO(why);
-  REQUIRE(ctx);
+  auto ctx = made(&Context::server, cfg);
   CHECK(ctx->is_server());
   return ctx;
 }
@@ -105,12 +113,16 @@ std::shared_ptr<Context> client_ctx(bool verify, std::string ca_file = {},
   cfg.verify = verify;
   cfg.ca_file = std::move(ca_file);
   cfg.alpn = std::move(alpn);
-  std::string why;
-  auto ctx = Context::client(cfg, &why);
-  INFO(why);
-  REQUIRE(ctx);
+  auto ctx = made(&Context::client, cfg);
   CHECK_FALSE(ctx->is_server());
   CHECK(ctx->verify() == verify);
+  return ctx;
+}
+
+// ctx, limited to TLS versions min..max (0: that end as it was).
+std::shared_ptr<Context> limited(std::shared_ptr<Context> ctx, int min, int max) {
+  if (min) REQUIRE(SSL_CTX_set_min_proto_version(ctx->native(), min) == 1);
+  if (max) REQUIRE(SSL_CTX_set_max_proto_version(ctx->native(), max) == 1);
   return ctx;
 }
 
@@ -168,6 +180,21 @@ struct Recorder {
   }
 };
 
+// Reports each end to its Recorder and starts both reading.
+void start_reading(TlsBufferEvent& client, TlsBufferEvent& server, Recorder& crec, Recorder& srec) {
+  crec.attach(client);
+  srec.attach(server);
+  client.enable(ev::kRead);
+  server.enable(ev::kRead);
+}
+
+// start_reading(), then runs until the handshake is through on both ends.
+void handshake(ev::EventBase& base, TlsBufferEvent& client, TlsBufferEvent& server, Recorder& crec, Recorder& srec) {
+  start_reading(client, server, crec, srec);
+  REQUIRE(run_until(base, [&] { return !crec.events.empty() && server.handshake_done(); }));
+  REQUIRE(crec.events == std::vector<short>{kConnected});
+}
+
 // A TLS client and server on the two ends of a loopback TCP connection,
 // both reading, each reporting to its Recorder.
 struct Link {
@@ -189,10 +216,7 @@ struct Link {
                                   std::move(cctx), Mode::kConnecting, host, options, &why);
     INFO(why);
     REQUIRE(client);
-    crec.attach(*client);
-    srec.attach(*server);
-    client->enable(ev::kRead);
-    server->enable(ev::kRead);
+    start_reading(*client, *server, crec, srec);
   }
 
   // Runs until the client has heard how the handshake went and the server
@@ -205,6 +229,38 @@ struct Link {
     settle();
     return crec.events == std::vector<short>{kConnected} && client->handshake_done() && server->handshake_done() &&
            srec.events.empty();
+  }
+  // Runs until the server has read `up` bytes and the client `down` bytes.
+  bool received(std::size_t up, std::size_t down, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    return run_until(*base, [&] { return srec.data.size() >= up && crec.data.size() >= down; }, limit);
+  }
+  // Each end read exactly what the other sent, and nothing else happened.
+  void check_exchanged(const std::string& up, const std::string& down) {
+    CHECK(srec.data == up);
+    CHECK(crec.data == down);
+    CHECK(srec.events.empty());
+    CHECK(crec.events == std::vector<short>{kConnected});
+  }
+};
+
+// A TLS client (not verifying) on one end of a loopback TCP connection
+// whose other end, `peer`, is a raw socket. Its events are recorded; it
+// does not read until enabled.
+struct LoneClient {
+  std::unique_ptr<ev::EventBase> base = make_test_base();
+  ev::UniqueFd peer;
+  std::unique_ptr<TlsBufferEvent> client;
+  Recorder crec;
+
+  LoneClient() {
+    auto [c, s] = tcp_pair();
+    peer = std::move(s);
+    std::string why;
+    client = TlsBufferEvent::wrap(BufferEvent::socket(*base, c.release(), BufferEvent::kCloseOnFree),
+                                  client_ctx(false), Mode::kConnecting, "localhost", 0, &why);
+    INFO(why);
+    REQUIRE(client);
+    crec.attach(*client);
   }
 };
 
@@ -354,9 +410,7 @@ TEST_CASE("tls: the server answers from its read callback; 4 MiB each way arrive
   const std::string up = pattern(4 << 20), down = reversed_pattern((4 << 20) + 13);
   l.client->write(up.data(), up.size());
   l.server->write(down.data(), down.size());
-  REQUIRE(run_until(
-      *l.base, [&] { return l.srec.data.size() >= up.size() && l.crec.data.size() >= down.size(); },
-      std::chrono::seconds(60)));
+  REQUIRE(l.received(up.size(), down.size(), std::chrono::seconds(60)));
   CHECK(l.srec.data.size() == up.size());
   CHECK(l.crec.data.size() == down.size());
   CHECK(l.srec.data == up);
@@ -398,11 +452,7 @@ TEST_CASE("tls: TLS 1.2 and TLS 1.3 both carry data") {
   TestCert c({"localhost"});
   for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
     CAPTURE(version);
-    auto sctx = server_ctx(c);
-    auto cctx = client_ctx(true, c.cert_file.string());
-    REQUIRE(SSL_CTX_set_max_proto_version(sctx->native(), version) == 1);
-    REQUIRE(SSL_CTX_set_min_proto_version(cctx->native(), version) == 1);
-    Link l(cctx, sctx);
+    Link l(limited(client_ctx(true, c.cert_file.string()), version, 0), limited(server_ctx(c), 0, version));
     REQUIRE(l.established());
     std::string name = version == TLS1_2_VERSION ? "TLSv1.2" : "TLSv1.3";
     CHECK(l.client->version() == name);
@@ -411,7 +461,7 @@ TEST_CASE("tls: TLS 1.2 and TLS 1.3 both carry data") {
     const std::string up = pattern(100000), down = reversed_pattern(70000);
     l.client->write(up.data(), up.size());
     l.server->write(down.data(), down.size());
-    REQUIRE(run_until(*l.base, [&] { return l.srec.data.size() >= up.size() && l.crec.data.size() >= down.size(); }));
+    REQUIRE(l.received(up.size(), down.size()));
     CHECK(l.srec.data == up);
     CHECK(l.crec.data == down);
   }
@@ -566,12 +616,7 @@ TEST_CASE("tls: over filter BufferEvents with pass-through functions") {
       server_ctx(c), Mode::kAccepting, {}, 0, &why);
   REQUIRE(server);
   Recorder crec, srec;
-  crec.attach(*client);
-  srec.attach(*server);
-  client->enable(ev::kRead);
-  server->enable(ev::kRead);
-  REQUIRE(run_until(*base, [&] { return !crec.events.empty() && server->handshake_done(); }));
-  REQUIRE(crec.events == std::vector<short>{kConnected});
+  handshake(*base, *client, *server, crec, srec);
   CHECK(client->alpn() == "http/1.1");
 
   const std::string marker = "PLAINTEXT-MARKER-";
@@ -613,12 +658,7 @@ TEST_CASE("tls: over a BufferEvent pair") {
   auto server = TlsBufferEvent::wrap(std::move(b), server_ctx(c), Mode::kAccepting, {}, 0, &why);
   REQUIRE(server);
   Recorder crec, srec;
-  crec.attach(*client);
-  srec.attach(*server);
-  client->enable(ev::kRead);
-  server->enable(ev::kRead);
-  REQUIRE(run_until(*base, [&] { return !crec.events.empty() && server->handshake_done(); }));
-  REQUIRE(crec.events == std::vector<short>{kConnected});
+  handshake(*base, *client, *server, crec, srec);
   CHECK(client->alpn() == "http/1.1");
   CHECK(client->underlying()->fd() == -1);
 
@@ -690,12 +730,7 @@ TEST_CASE("tls: a peer that just closes its socket is kEof with dirty_shutdown()
                                      Mode::kConnecting, "localhost", 0, &why);
   REQUIRE(client);
   Recorder crec, srec;
-  crec.attach(*client);
-  srec.attach(*server);
-  client->enable(ev::kRead);
-  server->enable(ev::kRead);
-  REQUIRE(run_until(*base, [&] { return !crec.events.empty() && server->handshake_done(); }));
-  REQUIRE(crec.events == std::vector<short>{kConnected});
+  handshake(*base, *client, *server, crec, srec);
   const std::string sent = pattern(30000);
   client->write(sent.data(), sent.size());
   REQUIRE(run_until(*base, [&] { return srec.data.size() == sent.size(); }));
@@ -734,36 +769,31 @@ TEST_CASE("tls: a reset connection is kReading|kError with a reason in error()")
   TestCert c({"localhost"});
   for (bool during_handshake : {false, true}) {
     CAPTURE(during_handshake);
-    auto base = make_test_base();
-    auto [cfd, sfd] = tcp_pair();
-    std::string why;
-    auto client = TlsBufferEvent::wrap(BufferEvent::socket(*base, cfd.release(), BufferEvent::kCloseOnFree),
-                                       client_ctx(false), Mode::kConnecting, "localhost", 0, &why);
-    REQUIRE(client);
-    Recorder crec;
-    crec.attach(*client);
-    client->enable(ev::kRead);
+    LoneClient lc;
+    auto& crec = lc.crec;
+    lc.client->enable(ev::kRead);
     // Closing with SO_LINGER 0 sends an RST.
     linger lg{1, 0};
-    REQUIRE(::setsockopt(sfd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
+    REQUIRE(::setsockopt(lc.peer.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
     if (during_handshake) {
-      REQUIRE(run_until(*base, [&] { return bytes_queued(sfd.get()) > 0; }));
-      sfd.reset();
+      REQUIRE(run_until(*lc.base, [&] { return bytes_queued(lc.peer.get()) > 0; }));
+      lc.peer.reset();
     } else {
-      auto server = TlsBufferEvent::accept_socket(*base, sfd.release(), server_ctx(c), 0, &why);
+      std::string why;
+      auto server = TlsBufferEvent::accept_socket(*lc.base, lc.peer.release(), server_ctx(c), 0, &why);
       REQUIRE(server);
-      REQUIRE(run_until(*base, [&] { return !crec.events.empty() && server->handshake_done(); }));
+      REQUIRE(run_until(*lc.base, [&] { return !crec.events.empty() && server->handshake_done(); }));
       REQUIRE(crec.events == std::vector<short>{kConnected});
       crec.events.clear();
       crec.errors.clear();
       server.reset();  // closes the socket
     }
-    REQUIRE(run_until(*base, [&] { return !crec.events.empty(); }));
+    REQUIRE(run_until(*lc.base, [&] { return !crec.events.empty(); }));
     REQUIRE(crec.events.size() == 1);
     INFO("error: ", crec.errors[0]);
     CHECK((crec.events[0] & kError));
     if (!during_handshake) CHECK((crec.events[0] & kReading));
-    CHECK_FALSE(client->verify_failed());
+    CHECK_FALSE(lc.client->verify_failed());
     CHECK_FALSE(crec.errors[0].empty());  // error() was set before the callback
   }
 }
@@ -804,43 +834,29 @@ TEST_CASE("tls: garbage instead of a ClientHello is a server kError with a reada
 }
 
 TEST_CASE("tls: a client answered in plain text fails with a readable error()") {
-  auto base = make_test_base();
-  auto [cfd, sfd] = tcp_pair();
-  std::string why;
-  auto client = TlsBufferEvent::wrap(BufferEvent::socket(*base, cfd.release(), BufferEvent::kCloseOnFree),
-                                     client_ctx(false), Mode::kConnecting, "localhost", 0, &why);
-  REQUIRE(client);
-  Recorder crec;
-  crec.attach(*client);
-  REQUIRE(run_until(*base, [&] { return bytes_queued(sfd.get()) > 0; }));
-  CHECK(read_available(sfd.get())[0] == '\x16');  // a handshake record
-  write_text(sfd.get(), "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
-  REQUIRE(run_until(*base, [&] { return !crec.events.empty(); }));
-  CHECK(crec.events == std::vector<short>{kError});
-  CHECK_FALSE(client->verify_failed());
-  INFO("client error: ", client->error());
-  CHECK_FALSE(client->error().empty());
-  CHECK_FALSE(contains(client->error(), "unknown error"));
+  LoneClient lc;
+  REQUIRE(run_until(*lc.base, [&] { return bytes_queued(lc.peer.get()) > 0; }));
+  CHECK(read_available(lc.peer.get())[0] == '\x16');  // a handshake record
+  write_text(lc.peer.get(), "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(run_until(*lc.base, [&] { return !lc.crec.events.empty(); }));
+  CHECK(lc.crec.events == std::vector<short>{kError});
+  CHECK_FALSE(lc.client->verify_failed());
+  INFO("client error: ", lc.client->error());
+  CHECK_FALSE(lc.client->error().empty());
+  CHECK_FALSE(contains(lc.client->error(), "unknown error"));
 }
 
 TEST_CASE("tls: a peer that closes during the handshake is kError") {
-  auto base = make_test_base();
-  auto [cfd, sfd] = tcp_pair();
-  std::string why;
-  auto client = TlsBufferEvent::wrap(BufferEvent::socket(*base, cfd.release(), BufferEvent::kCloseOnFree),
-                                     client_ctx(false), Mode::kConnecting, "localhost", 0, &why);
-  REQUIRE(client);
-  Recorder crec;
-  crec.attach(*client);
-  REQUIRE(run_until(*base, [&] { return bytes_queued(sfd.get()) > 0; }));
-  sfd.reset();
-  REQUIRE(run_until(*base, [&] { return !crec.events.empty(); }));
-  REQUIRE(crec.events.size() == 1);
-  CHECK((crec.events[0] & kError));
-  CHECK_FALSE((crec.events[0] & kConnected));
-  CHECK_FALSE(client->handshake_done());
-  CHECK_FALSE(client->verify_failed());
-  CHECK_FALSE(client->error().empty());
+  LoneClient lc;
+  REQUIRE(run_until(*lc.base, [&] { return bytes_queued(lc.peer.get()) > 0; }));
+  lc.peer.reset();
+  REQUIRE(run_until(*lc.base, [&] { return !lc.crec.events.empty(); }));
+  REQUIRE(lc.crec.events.size() == 1);
+  CHECK((lc.crec.events[0] & kError));
+  CHECK_FALSE((lc.crec.events[0] & kConnected));
+  CHECK_FALSE(lc.client->handshake_done());
+  CHECK_FALSE(lc.client->verify_failed());
+  CHECK_FALSE(lc.client->error().empty());
 }
 
 // ---- flow control -------------------------------------------------------------
@@ -1042,21 +1058,14 @@ TEST_CASE("tls: a write timeout fires when the peer stops reading") {
 }
 
 TEST_CASE("tls: a timeout set before the handshake fires against a silent server") {
-  auto base = make_test_base();
-  auto [cfd, sfd] = tcp_pair();
-  std::string why;
-  auto client = TlsBufferEvent::wrap(BufferEvent::socket(*base, cfd.release(), BufferEvent::kCloseOnFree),
-                                     client_ctx(false), Mode::kConnecting, "localhost", 0, &why);
-  REQUIRE(client);
-  Recorder crec;
-  crec.attach(*client);
-  client->set_timeouts(ev::Duration(50000), ev::Duration(50000));
+  LoneClient lc;
+  lc.client->set_timeouts(ev::Duration(50000), ev::Duration(50000));
   auto start = std::chrono::steady_clock::now();
-  REQUIRE(run_until(*base, [&] { return !crec.events.empty(); }));
+  REQUIRE(run_until(*lc.base, [&] { return !lc.crec.events.empty(); }));
   CHECK(elapsed_ms(start) >= 40);
-  CHECK(crec.events == std::vector<short>{kReading | kTimedOut});
-  CHECK_FALSE(client->handshake_done());
-  CHECK(bytes_queued(sfd.get()) > 0);  // the ClientHello went out
+  CHECK(lc.crec.events == std::vector<short>{kReading | kTimedOut});
+  CHECK_FALSE(lc.client->handshake_done());
+  CHECK(bytes_queued(lc.peer.get()) > 0);  // the ClientHello went out
 }
 
 // ---- rate limits --------------------------------------------------------------
@@ -1094,10 +1103,8 @@ TEST_CASE("tls: the server resumes a session (TLS 1.2 and 1.3)") {
   TestCert c({"localhost"});
   for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
     CAPTURE(version);
-    auto sctx = server_ctx(c);
+    auto sctx = limited(server_ctx(c), version, version);
     auto cctx = client_ctx(true, c.cert_file.string());
-    REQUIRE(SSL_CTX_set_max_proto_version(sctx->native(), version) == 1);
-    REQUIRE(SSL_CTX_set_min_proto_version(sctx->native(), version) == 1);
     SSL_SESSION* session = nullptr;
     {
       Link first(cctx, sctx);
@@ -1126,9 +1133,7 @@ TEST_CASE("tls: the server resumes a session (TLS 1.2 and 1.3)") {
     REQUIRE(run_until(*second.base, [&] { return second.srec.data == "two"; }));
 
     // A session from another server context is not resumed: a full handshake.
-    auto other = server_ctx(c);
-    REQUIRE(SSL_CTX_set_max_proto_version(other->native(), version) == 1);
-    REQUIRE(SSL_CTX_set_min_proto_version(other->native(), version) == 1);
+    auto other = limited(server_ctx(c), version, version);
     SSL_SESSION* again = SSL_get1_session(second.client->native());
     REQUIRE(again);
     Link third(cctx, other);
@@ -1190,9 +1195,7 @@ TEST_CASE("tls: TlsBufferEvents destroyed from inside their own callbacks") {
 
 TEST_CASE("tls: a TLS 1.3 key update in the middle of a transfer") {
   TestCert c({"localhost"});
-  auto sctx = server_ctx(c);
-  REQUIRE(SSL_CTX_set_min_proto_version(sctx->native(), TLS1_3_VERSION) == 1);
-  Link l(client_ctx(false), sctx);
+  Link l(client_ctx(false), limited(server_ctx(c), TLS1_3_VERSION, 0));
   REQUIRE(l.established());
   const std::string up = pattern(1 << 20), down = reversed_pattern(1 << 20);
   l.client->write(up.data(), up.size() / 2);
@@ -1201,35 +1204,23 @@ TEST_CASE("tls: a TLS 1.3 key update in the middle of a transfer") {
   REQUIRE(SSL_key_update(l.client->native(), SSL_KEY_UPDATE_NOT_REQUESTED) == 1);
   l.client->write(up.data() + up.size() / 2, up.size() - up.size() / 2);
   l.server->write(down.data() + down.size() / 2, down.size() - down.size() / 2);
-  REQUIRE(run_until(
-      *l.base, [&] { return l.srec.data.size() >= up.size() && l.crec.data.size() >= down.size(); },
-      std::chrono::seconds(30)));
-  CHECK(l.srec.data == up);
-  CHECK(l.crec.data == down);
-  CHECK(l.srec.events.empty());
-  CHECK(l.crec.events == std::vector<short>{kConnected});
+  REQUIRE(l.received(up.size(), down.size(), std::chrono::seconds(30)));
+  l.check_exchanged(up, down);
 }
 
 TEST_CASE("tls: a TLS 1.2 renegotiation while both sides are sending") {
   TestCert c({"localhost"});
-  auto sctx = server_ctx(c);
-  REQUIRE(SSL_CTX_set_max_proto_version(sctx->native(), TLS1_2_VERSION) == 1);
-  Link l(client_ctx(false), sctx);
+  Link l(client_ctx(false), limited(server_ctx(c), 0, TLS1_2_VERSION));
   REQUIRE(l.established());
   REQUIRE(l.client->version() == "TLSv1.2");
   const std::string up = pattern(1 << 20), down = reversed_pattern(1 << 20);
   REQUIRE(SSL_renegotiate(l.server->native()) == 1);
   l.server->write(down.data(), down.size());  // the HelloRequest goes out first
   l.client->write(up.data(), up.size());
-  bool done = run_until(
-      *l.base, [&] { return l.srec.data.size() >= up.size() && l.crec.data.size() >= down.size(); },
-      std::chrono::seconds(30));
+  bool done = l.received(up.size(), down.size(), std::chrono::seconds(30));
   INFO("server got ", l.srec.data.size(), ", client got ", l.crec.data.size(), "; errors: ", l.client->error(), " | ",
        l.server->error());
   REQUIRE(done);
-  CHECK(l.srec.data == up);
-  CHECK(l.crec.data == down);
-  CHECK(l.srec.events.empty());
-  CHECK(l.crec.events == std::vector<short>{kConnected});
+  l.check_exchanged(up, down);
   CHECK(SSL_num_renegotiations(l.server->native()) >= 1);
 }

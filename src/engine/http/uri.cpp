@@ -156,7 +156,8 @@ bool check_text(std::string_view text, std::string* why) {
 
 // merge() of RFC 3986 5.2.3.
 std::string merge_paths(const Uri& base, std::string_view ref_path) {
-  if (base.has_authority && base.path.empty()) return "/" + std::string(ref_path);
+  std::string out;
+  if (base.has_authority && base.path.empty()) return out.append("/").append(ref_path);
   std::size_t slash = base.path.rfind('/');
   if (slash == std::string::npos) return std::string(ref_path);
   return base.path.substr(0, slash + 1) + std::string(ref_path);
@@ -218,8 +219,11 @@ int Uri::effective_port() const {
 }
 
 std::string Uri::host_header() const {
-  std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port >= 0) out += ":" + std::to_string(port);
+  std::string out;
+  // (appended piece by piece: GCC 12 misreads "[" + std::string&& as overlapping)
+  if (host.find(':') != std::string::npos) out.append("[").append(host).append("]");
+  else out = host;
+  if (port >= 0) out.append(":").append(std::to_string(port));
   return out;
 }
 

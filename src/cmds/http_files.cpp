@@ -59,18 +59,10 @@ std::string etag_for(const struct stat& st) {
 // If-None-Match takes precedence over If-Modified-Since (RFC 9110 13.2.2).
 bool not_modified(const http::Request& req, const std::string& etag, const struct stat& st) {
   if (const std::string* inm = req.headers().find("If-None-Match")) {
-    std::string_view rest = *inm;
-    while (!rest.empty()) {
-      std::size_t comma = rest.find(',');
-      std::string_view tag = rest.substr(0, comma);
-      while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
-      while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
-      if (tag.starts_with("W/")) tag.remove_prefix(2);
-      if (tag == "*" || tag == etag) return true;
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-    return false;
+    return http::for_each_list_item(*inm, [&etag](std::string_view tag) {
+      if (tag.starts_with("W/")) tag.remove_prefix(2);  // weak comparison (RFC 9110 13.1.2)
+      return tag == "*" || tag == etag;
+    });
   }
   if (const std::string* ims = req.headers().find("If-Modified-Since")) {
     long since = http::parse_http_date(*ims);

@@ -7,13 +7,13 @@ namespace {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string_view trim(std::string_view s) {
+}  // namespace
+
+std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
-
-}  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -44,14 +44,10 @@ std::string_view Headers::get(std::string_view name, std::string_view fallback) 
 
 bool Headers::has_token(std::string_view name, std::string_view token) const {
   for (const Field& f : fields_) {
-    if (!iequals(f.first, name)) continue;
-    std::string_view rest = f.second;
-    while (!rest.empty()) {
-      std::size_t comma = rest.find(',');
-      if (iequals(trim(rest.substr(0, comma)), token)) return true;
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
+    if (iequals(f.first, name) && for_each_list_item(f.second, [token](std::string_view item) {
+          return iequals(item, token);
+        }))
+      return true;
   }
   return false;
 }

@@ -13,6 +13,23 @@ namespace ev::http {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// A field value without leading and trailing spaces and tabs (OWS).
+std::string_view trim_ows(std::string_view s);
+
+// Calls fn(item) for each non-empty item of a comma-separated field value
+// (Connection, Transfer-Encoding, If-None-Match), trimmed; stops as soon
+// as fn returns true, and says whether it did.
+template <typename Fn>
+bool for_each_list_item(std::string_view list, Fn fn) {
+  while (true) {
+    std::size_t comma = list.find(',');
+    std::string_view item = trim_ows(list.substr(0, comma));
+    if (!item.empty() && fn(item)) return true;
+    if (comma == std::string_view::npos) return false;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 class Headers {
  public:
   using Field = std::pair<std::string, std::string>;

@@ -28,12 +28,6 @@ bool is_field_text(std::string_view s) {
   });
 }
 
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // "HTTP/1.1": exactly one digit on each side of the dot.
 bool parse_version(std::string_view s, int& major, int& minor) {
   if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[6] != '.') return false;
@@ -187,18 +181,12 @@ void transfer_codings(const Headers& headers, bool& present, bool& chunked, bool
   for (const auto& [name, value] : headers) {
     if (!iequals(name, "Transfer-Encoding")) continue;
     present = true;
-    std::string_view rest = value;
-    while (true) {
-      std::size_t comma = rest.find(',');
-      std::string_view coding = trim_ows(rest.substr(0, comma));
-      if (!coding.empty()) {
-        if (chunked) other = true;  // anything after chunked
-        if (iequals(coding, "chunked")) chunked = true;
-        else other = true;
-      }
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
+    for_each_list_item(value, [&](std::string_view coding) {
+      if (chunked) other = true;  // anything after chunked
+      if (iequals(coding, "chunked")) chunked = true;
+      else other = true;
+      return false;
+    });
   }
 }
 

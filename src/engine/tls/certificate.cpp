@@ -1,6 +1,5 @@
 #include "engine/tls/certificate.h"
 
-#include <arpa/inet.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -9,20 +8,17 @@
 
 #include <utility>
 
+#include "engine/util/sockaddr.h"
+
 namespace ev::tls {
 namespace {
-
-bool is_ip(const std::string& s) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
 
 bool add_san(X509* cert, const std::vector<std::string>& names) {
   std::string san;
   for (const std::string& n : names) {
     if (n.empty() || n.find(',') != std::string::npos) continue;
     if (!san.empty()) san += ",";
-    san += (is_ip(n) ? "IP:" : "DNS:") + n;
+    san += (parse_ip(n) ? "IP:" : "DNS:") + n;
   }
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);

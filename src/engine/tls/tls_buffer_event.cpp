@@ -1,6 +1,5 @@
 #include "engine/tls/tls_buffer_event.h"
 
-#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -10,20 +9,25 @@
 #include <cerrno>
 #include <cstring>
 
-namespace ev::tls {
-namespace {
+#include "engine/util/sockaddr.h"
 
-constexpr std::size_t kRecord = 16 * 1024;         // plaintext per SSL_write / SSL_read
-constexpr std::size_t kWireHigh = 256 * 1024;      // ciphertext queued beneath before we stop encrypting
-constexpr std::size_t kWireLow = 64 * 1024;        // ... and start again
+namespace ev::tls {
 
 // A BIO over the underlying BufferEvent's buffers: records are read from
 // its input and written to its output, so the TLS layer never touches a
 // socket and works over any BufferEvent.
-struct BioTarget {
+struct detail::BioTarget {
   BufferEvent* under = nullptr;
   bool eof = false;  // the underlying reported EOF: reads return 0
 };
+
+namespace {
+
+using detail::BioTarget;
+
+constexpr std::size_t kRecord = 16 * 1024;         // plaintext per SSL_write / SSL_read
+constexpr std::size_t kWireHigh = 256 * 1024;      // ciphertext queued beneath before we stop encrypting
+constexpr std::size_t kWireLow = 64 * 1024;        // ... and start again
 
 int bio_write(BIO* bio, const char* data, int len) {
   auto* t = static_cast<BioTarget*>(BIO_get_data(bio));
@@ -64,15 +68,10 @@ BIO_METHOD* buffer_bio_method() {
   return method;
 }
 
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
 // Host-name (or IP) verification and SNI for a client session.
 bool set_peer_name(SSL* ssl, const std::string& host, bool verify) {
   if (host.empty()) return true;
-  bool ip = is_ip_literal(host);
+  bool ip = parse_ip(host).has_value();
   if (!ip && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) return false;
   if (!verify) return true;
   if (ip) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1;
@@ -108,12 +107,15 @@ std::unique_ptr<TlsBufferEvent> TlsBufferEvent::accept_socket(EventBase& base, i
 
 TlsBufferEvent::TlsBufferEvent(std::unique_ptr<BufferEvent> under, std::shared_ptr<Context> ctx, SSL* ssl, Mode mode,
                                int options)
-    : BufferEvent(under->base(), -1, options), under_(std::move(under)), ctx_(std::move(ctx)), ssl_(ssl), mode_(mode) {
-  auto* target = new BioTarget{under_.get(), false};
+    : BufferEvent(under->base(), -1, options),
+      under_(std::move(under)),
+      ctx_(std::move(ctx)),
+      ssl_(ssl),
+      bio_(std::make_unique<BioTarget>(BioTarget{under_.get(), false})),
+      mode_(mode) {
   BIO* bio = BIO_new(buffer_bio_method());
-  BIO_set_data(bio, target);
+  BIO_set_data(bio, bio_.get());
   SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
-  SSL_set_app_data(ssl_, target);
   if (mode_ == Mode::kConnecting) SSL_set_connect_state(ssl_);
   else SSL_set_accept_state(ssl_);
   // The first flight may be queued before a socket has connected: the
@@ -129,7 +131,6 @@ TlsBufferEvent::TlsBufferEvent(std::unique_ptr<BufferEvent> under, std::shared_p
 
 TlsBufferEvent::~TlsBufferEvent() {
   pump_ev_.del();
-  delete static_cast<BioTarget*>(SSL_get_app_data(ssl_));
   SSL_free(ssl_);
 }
 
@@ -186,7 +187,7 @@ bool TlsBufferEvent::handshake() {
     ERR_clear_error();
     fail(std::string("certificate verify failed: ") + X509_verify_cert_error_string(vr));
   } else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ||
-             static_cast<BioTarget*>(SSL_get_app_data(ssl_))->eof) {
+             bio_->eof) {
     std::string detail = error_queue_string("");
     fail("connection closed during the TLS handshake" + (detail.empty() ? "" : ": " + detail));
   } else {
@@ -228,10 +229,9 @@ bool TlsBufferEvent::write_records() {
 bool TlsBufferEvent::read_records() {
   auto alive = alive_;
   std::size_t before = input_.length();
-  auto* target = static_cast<BioTarget*>(SSL_get_app_data(ssl_));
   while ((enabled_ & kRead) && !paused() && !peer_closed_) {
     // Nothing to decrypt: skip the SSL_read that would only say so.
-    if (under_->input().empty() && !SSL_has_pending(ssl_) && !target->eof) break;
+    if (under_->input().empty() && !SSL_has_pending(ssl_) && !bio_->eof) break;
     // Plaintext is never longer than the ciphertext it comes from: size
     // the space to what is there (a small request must not cost 16 KiB).
     std::size_t want = std::max(under_->input().length(), static_cast<std::size_t>(SSL_pending(ssl_)));
@@ -251,7 +251,7 @@ bool TlsBufferEvent::read_records() {
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
     if (err == SSL_ERROR_ZERO_RETURN) {
       peer_closed_ = true;  // close_notify: a clean end
-    } else if (target->eof &&
+    } else if (bio_->eof &&
                (err == SSL_ERROR_SYSCALL ||
                 ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
       ERR_clear_error();
@@ -284,7 +284,7 @@ void TlsBufferEvent::fail(const std::string& why) {
 void TlsBufferEvent::underlying_event(short what) {
   if (what & kConnected) return pump();
   if (what & kEof) {
-    static_cast<BioTarget*>(SSL_get_app_data(ssl_))->eof = true;
+    bio_->eof = true;
     auto alive = alive_;
     pump();  // reads what is left; a handshake in progress fails
     // Full or not reading: what is left is read (and the end seen) later.
@@ -326,7 +326,7 @@ void TlsBufferEvent::schedule_read_event() {
   // Before the handshake ends the layer reads whatever the user enabled.
   if (!established_ || ((enabled_ & kRead) && !paused())) {
     under_->enable(kRead);
-    bool eof = static_cast<BioTarget*>(SSL_get_app_data(ssl_))->eof;
+    bool eof = bio_->eof;
     if (established_ && (!under_->input().empty() || eof || SSL_has_pending(ssl_))) pump_ev_.activate(kTimeout);
   } else {
     under_->disable(kRead);

@@ -26,6 +26,10 @@
 
 namespace ev::tls {
 
+namespace detail {
+struct BioTarget;
+}
+
 class TlsBufferEvent final : public BufferEvent {
  public:
   enum class Mode { kConnecting, kAccepting };
@@ -77,6 +81,7 @@ class TlsBufferEvent final : public BufferEvent {
   std::unique_ptr<BufferEvent> under_;
   std::shared_ptr<Context> ctx_;
   SSL* ssl_;
+  std::unique_ptr<detail::BioTarget> bio_;  // what the SSL's BIO reads and writes
   Mode mode_;
   Event pump_ev_;
   bool established_ = false;

@@ -12,7 +12,7 @@
 
 #include "cli/validators.h"
 #include "cmds/dns_commands.h"
-#include "cmds/tcp_common.h"
+#include "cmds/stop_signals.h"
 #include "engine/dns/resolver.h"
 #include "engine/util/units.h"
 

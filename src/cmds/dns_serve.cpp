@@ -8,7 +8,7 @@
 
 #include "cli/validators.h"
 #include "cmds/dns_commands.h"
-#include "cmds/tcp_common.h"
+#include "cmds/server_frame.h"
 #include "engine/dns/config_files.h"
 #include "engine/dns/forwarder.h"
 #include "engine/dns/server.h"
@@ -20,8 +20,7 @@ namespace {
 constexpr ev::Duration kForwardTimeout{3000000};
 
 struct ServeOptions {
-  std::string port = "5353";
-  std::string bind = "0.0.0.0";
+  ServerOptions server;  // --port (default 5353), --bind
   std::vector<std::string> zones, records, hosts;
   long ttl = 300;
   std::string forward;
@@ -64,19 +63,19 @@ bool load_data(const Context& ctx, const ServeOptions& o, ev::dns::ZoneDb& db) {
   return ok;
 }
 
-class DnsServer {
+// The server on the frame: it binds its own UDP and TCP sockets (one
+// dns::Server), answers from the zone data, and reloads it on SIGHUP.
+class DnsServer final : public ConnectionHandler {
  public:
-  DnsServer(const Context& ctx, const ServeOptions& o, ev::EventBase& base) : ctx_(ctx), opts_(o), base_(base) {}
+  DnsServer(ServerLoop& loop, const ServeOptions& o, std::unique_ptr<ev::dns::ZoneDb> db)
+      : ConnectionHandler(loop), ctx_(loop.ctx), opts_(o), base_(base()), db_(std::move(db)) {}
 
-  int run(std::unique_ptr<ev::dns::ZoneDb> db) {
-    db_ = std::move(db);
-    auto addr = ev::parse_ip(opts_.bind, *ev::parse_port(opts_.port));
-    if (!addr) throw UsageError("--bind: invalid address '" + opts_.bind + "'");
+  bool listen(const ev::SocketAddress& addr, bool, std::vector<Listening>& out) override {
     std::string why;
-    server_ = ev::dns::Server::bind(base_, *addr, [this](std::unique_ptr<ev::dns::ServerRequest> r) { handle(std::move(r)); }, &why);
+    server_ = ev::dns::Server::bind(base_, addr, [this](std::unique_ptr<ev::dns::ServerRequest> r) { handle(std::move(r)); }, &why);
     if (!server_) {
       ctx_.out.error("%s", why.c_str());
-      return kExitFailure;
+      return false;
     }
     // Repeated questions are answered from the server's cache of built
     // replies; those are logged from the wire.
@@ -90,21 +89,24 @@ class DnsServer {
       forwarder_ = ev::dns::Forwarder::create(base_, *up, kForwardTimeout, &why);
       if (!forwarder_) {
         ctx_.out.error("--forward: %s", why.c_str());
-        return kExitFailure;
+        return false;
       }
     }
-    // Signals are handled before the listening lines are out: a script may
-    // send SIGHUP or SIGTERM as soon as it reads them.
-    StopSignals stop(base_);
+    // Before the listening lines are out: a script may send SIGHUP as soon
+    // as it reads them.
     hup_.assign_signal(base_, SIGHUP, &DnsServer::on_hup, this);
     hup_.add();
-    print_listening(ctx_, server_->address(), "udp", true);
-    print_listening(ctx_, server_->address(), "tcp", true);
-    base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
+    out.push_back({server_->address(), "udp", true});
+    out.push_back({server_->address(), "tcp", true});
+    return true;
+  }
+
+  void on_stop(std::function<void()> done) override {
+    hup_.del();
     ctx_.out.info("answered %llu queries (%llu from the answer cache), %llu malformed",
-                   static_cast<unsigned long long>(server_->queries()), static_cast<unsigned long long>(server_->cache_hits()),
-                   static_cast<unsigned long long>(server_->malformed()));
-    return kExitOk;
+                  static_cast<unsigned long long>(server_->queries()), static_cast<unsigned long long>(server_->cache_hits()),
+                  static_cast<unsigned long long>(server_->malformed()));
+    done();
   }
 
  private:
@@ -179,11 +181,7 @@ class DnsServer {
 int run_serve(const Context& ctx, const ServeOptions& o) {
   auto db = std::make_unique<ev::dns::ZoneDb>();
   if (!load_data(ctx, o, *db)) return kExitFailure;
-  int rc = kExitOk;
-  auto base = ctx.make_base(&rc);
-  if (!base) return rc;
-  DnsServer server(ctx, o, *base);
-  return server.run(std::move(db));
+  return run_server(ctx, o.server, {}, [&](ServerLoop& loop) { return std::make_unique<DnsServer>(loop, o, std::move(db)); });
 }
 
 }  // namespace
@@ -191,8 +189,8 @@ int run_serve(const Context& ctx, const ServeOptions& o) {
 void add_dns_serve_command(CLI::App& dns, Context& ctx) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = dns.add_subcommand("serve", "Authoritative DNS server on UDP and TCP");
-  cmd->add_option("--port", o->port, "Port for UDP and TCP (default 5353; 0 picks a free one)")->check(kPort);
-  cmd->add_option("--bind", o->bind, "Address to listen on (default 0.0.0.0)")->check(kIpAddress)->option_text("ADDR");
+  o->server.port = "5353";
+  add_server_options(cmd, o->server, kPortOption, "Port for UDP and TCP (default 5353; 0 picks a free one)");
   // Repeatable options take one value each time.
   cmd->add_option("--zone", o->zones, "Zone (master) file to serve (repeatable)")->option_text("FILE")->allow_extra_args(false);
   cmd->add_option("--record", o->records, "A record: 'NAME [TTL] [IN] TYPE DATA' (repeatable)")

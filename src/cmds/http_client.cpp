@@ -14,11 +14,11 @@
 #include "cli/validators.h"
 #include "cmds/http_commands.h"
 #include "cmds/http_sink.h"
-#include "cmds/tcp_common.h"
+#include "cmds/stop_signals.h"
+#include "cmds/tls_options.h"
 #include "engine/core/log.h"
 #include "engine/dns/resolver.h"
 #include "engine/http/client.h"
-#include "engine/http/tls_connector.h"
 #include "engine/http/multipart.h"
 #include "engine/util/base64.h"
 #include "engine/util/units.h"
@@ -40,8 +40,7 @@ struct ClientFlags {
   bool fail = false;
   std::string timeout, connect_timeout;
   long retries = 0;
-  bool insecure = false;
-  std::string cacert;
+  ClientTlsFlags tls;  // -k, --cacert
   std::vector<std::string> data, form;
   std::string content_type;
 };
@@ -161,19 +160,6 @@ http::ClientRequest build_request(const ClientFlags& f) {
 }
 
 // The engine's resolver with the system's resolv.conf and hosts file.
-std::unique_ptr<ev::dns::Resolver> system_resolver(const Context& ctx, ev::EventBase& base) {
-  std::string why;
-  auto conf = ev::dns::load_resolv_conf("/etc/resolv.conf", &why).value_or(ev::dns::ResolvConf{});
-  auto resolver = ev::dns::Resolver::create(base, conf, &why);
-  if (!resolver) {
-    ctx.out.debug("resolver: %s", why.c_str());
-    return nullptr;
-  }
-  if (auto hosts = ev::dns::HostsFile::load("/etc/hosts", &why)) resolver->set_hosts(std::move(*hosts));
-  else ctx.out.debug("/etc/hosts: %s", why.c_str());
-  return resolver;
-}
-
 // ---- presenting the response ----------------------------------------------
 
 std::string head_text(const http::ResponseHead& head) {
@@ -393,7 +379,11 @@ int run_client(const Context& ctx, const ClientFlags& f) {
   auto base = ctx.make_base(&rc);
   if (!base) return rc;
   std::unique_ptr<ev::dns::Resolver> resolver;
-  if (!ev::parse_ip(req.url.host) || f.location) resolver = system_resolver(ctx, *base);
+  if (!ev::parse_ip(req.url.host) || f.location) {
+    std::string why;
+    resolver = ev::dns::Resolver::system(*base, &why);
+    if (!resolver) ctx.out.debug("resolver: %s", why.c_str());
+  }
   http::ClientOptions opts;
   if (!f.connect_timeout.empty()) opts.connect_timeout = ev::parse_duration(f.connect_timeout);
   if (!f.timeout.empty()) opts.total_timeout = ev::parse_duration(f.timeout);
@@ -402,7 +392,7 @@ int run_client(const Context& ctx, const ClientFlags& f) {
   opts.max_redirects = static_cast<int>(f.max_redirs);
   opts.resolver = resolver.get();
   opts.user_agent = std::string("evtool/") + ev::version();
-  opts.tls = std::make_shared<ev::http::OpenSslConnector>(f.insecure, f.cacert);
+  opts.tls = make_client_tls(ctx, f.tls, TlsChoice::kScheme, {"http/1.1"}, false, &rc);
   Transfer transfer(ctx, f, *base, std::move(opts));
   return transfer.run(std::move(req));
 }
@@ -426,8 +416,7 @@ void add_common_flags(CLI::App* cmd, ClientFlags& f) {
       ->check(kDuration);
   cmd->add_option("--retries", f.retries, "Retry connect failures and timeouts N times, with backoff (default 0)")
       ->check(CLI::Range(0L, 1000L))->option_text("N");
-  cmd->add_flag("-k,--insecure", f.insecure, "https: do not verify the server's certificate");
-  cmd->add_option("--cacert", f.cacert, "https: trust the CA certificates in FILE")->option_text("FILE");
+  add_client_tls_flags(cmd, f.tls, TlsChoice::kScheme);
 }
 
 }  // namespace

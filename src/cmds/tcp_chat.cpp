@@ -1,4 +1,4 @@
-// `evtool tcp chat HOST PORT`: the guide's TCP client, as nc users expect.
+// `evtool tcp chat HOST PORT`: a TCP client as nc users expect.
 // stdin goes to the server, the server's bytes go to stdout unchanged;
 // EOF on stdin half-closes and keeps reading; exit 0 when the server
 // closes. Each address of HOST is tried in turn. With --tls the connected
@@ -10,9 +10,13 @@
 #include <vector>
 
 #include "cli/validators.h"
-#include "cmds/tcp_server.h"
+#include "cmds/std_streams.h"
+#include "cmds/stop_signals.h"
+#include "cmds/tcp_commands.h"
 #include "cmds/tls_options.h"
+#include "engine/dns/connector.h"
 #include "engine/dns/resolver.h"
+#include "engine/io/socket_buffer_event.h"
 #include "engine/tls/tls_buffer_event.h"
 #include "engine/util/units.h"
 
@@ -28,25 +32,15 @@ struct ChatOptions {
   ClientTlsFlags tls;
 };
 
-// The engine's resolver with the system's resolv.conf and hosts file.
-std::unique_ptr<ev::dns::Resolver> system_resolver(const Context& ctx, ev::EventBase& base) {
-  std::string why;
-  auto conf = ev::dns::load_resolv_conf("/etc/resolv.conf", &why).value_or(ev::dns::ResolvConf{});
-  auto resolver = ev::dns::Resolver::create(base, conf, &why);
-  if (auto hosts = ev::dns::HostsFile::load("/etc/hosts", &why)) resolver->set_hosts(std::move(*hosts));
-  else ctx.out.debug("/etc/hosts: %s", why.c_str());
-  return resolver;
-}
-
 class ChatClient {
  public:
   // `tls`: nullptr for plain TCP. `servername`: the name TLS sends and
   // verifies (default: host).
   ChatClient(const Context& ctx, ev::EventBase& base, std::string host, int port, ev::Duration timeout,
-             std::shared_ptr<ev::tls::Context> tls, std::string servername)
+             std::shared_ptr<ev::tls::ClientConnector> tls, std::string servername)
       : ctx_(ctx), base_(base), host_(std::move(host)), port_(port), timeout_(timeout), tls_(std::move(tls)),
         servername_(servername.empty() ? host_ : std::move(servername)) {
-    timer_.assign_timer(base, &ChatClient::on_timeout, this);
+    timer_.assign_timer(base, &ChatClient::on_handshake_timeout, this);
   }
 
   int run() {
@@ -54,86 +48,62 @@ class ChatClient {
       status_ = signum == SIGINT ? kExitInterrupted : kExitOk;
       base_.loopbreak();
     });
-    if (auto literal = ev::parse_ip(host_, port_)) {
-      addrs_ = {*literal};
-      if (!try_next()) return status_;
-    } else {
-      resolve();
+    if (!ev::parse_ip(host_)) {
+      std::string why;
+      resolver_ = ev::dns::Resolver::system(base_, &why);
+      if (!resolver_) ctx_.out.debug("resolver: %s", why.c_str());
     }
+    connector_ = std::make_unique<ev::dns::Connector>(base_, resolver_.get());
+    connector_->set_trace([this](const std::string& line) { ctx_.out.debug("%s", line.c_str()); });
+    ev::dns::Connector::Options opts;
+    opts.timeout = timeout_;
+    connector_->connect(host_, port_, opts, [this](std::unique_ptr<ev::SocketBufferEvent> bev, const auto& r) {
+      tcp_done(std::move(bev), r);
+    });
     base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
     return status_;
   }
 
  private:
-  static void on_timeout(int, short, void* arg) {
+  // Every address was tried (or the name did not resolve): exit 3 for a
+  // name that does not exist, 4 for a timeout, else 1.
+  void tcp_done(std::unique_ptr<ev::SocketBufferEvent> bev, const ev::dns::Connector::Result& r) {
+    using E = ev::dns::Connector::Error;
+    if (r.error != E::kNone) {
+      ctx_.out.error("%s", r.message.c_str());
+      bool no_name = r.error == E::kResolve && r.dns_error == ev::dns::kErrNotExist;
+      status_ = no_name ? kExitNotFound
+                : (r.error == E::kTimeout || r.error == E::kResolveTimeout) ? kExitTimeout
+                                                                            : kExitFailure;
+      base_.loopbreak();
+      return;
+    }
+    address_ = *r.address;
+    bev_ = std::move(bev);
+    attach_callbacks();
+    if (tls_) return start_tls();
+    connected();
+  }
+
+  static void on_handshake_timeout(int, short, void* arg) {
     auto* c = static_cast<ChatClient*>(arg);
-    c->ctx_.out.debug("%s: connection timed out", c->addrs_[c->next_ - 1].to_string().c_str());
-    c->last_error_ = ETIMEDOUT;
-    c->try_next();
+    c->ctx_.out.error("TLS with %s: handshake timed out", c->target().c_str());
+    c->status_ = kExitTimeout;
+    c->base_.loopbreak();
   }
 
-  // A name: every address the resolver finds (IPv4 first), tried in turn.
-  void resolve() {
-    resolver_ = system_resolver(ctx_, base_);
-    resolver_->getaddrinfo(host_, port_, AF_UNSPEC, [this](int err, const std::vector<ev::SocketAddress>& addrs) {
-      addrs_ = addrs;
-      if (addrs_.empty() && host_ == "localhost")  // no hosts file: the usual loopbacks
-        addrs_ = {*ev::parse_ip("127.0.0.1", port_), *ev::parse_ip("::1", port_)};
-      if (addrs_.empty()) {
-        ctx_.out.error("cannot resolve '%s': %s", host_.c_str(), ev::dns::dns_err_to_string(err));
-        status_ = err == ev::dns::kErrTimeout ? kExitTimeout : kExitFailure;
-        base_.loopbreak();
-        return;
-      }
-      try_next();
-    });
-  }
-
-  // Starts connecting to the next address; false (status set) when none is left.
-  bool try_next() {
-    tls_bev_ = nullptr;
-    bev_.reset();
-    while (next_ < addrs_.size()) {
-      const ev::SocketAddress& addr = addrs_[next_++];
-      ctx_.out.debug("connecting to %s", addr.to_string().c_str());
-      bev_ = ev::BufferEvent::socket(base_, -1, ev::BufferEvent::kCloseOnFree);
-      attach_callbacks();
-      if (bev_->connect(addr) == 0) {
-        timer_.add(timeout_);
-        return true;
-      }
-      last_error_ = errno;
-      ctx_.out.debug("%s: %s", addr.to_string().c_str(), std::strerror(errno));
-    }
-    bev_.reset();
-    fail_connect();
-    return false;
-  }
-
-  void fail_connect() {
-    timer_.del();
-    const std::string target = addrs_.size() == 1 ? addrs_.front().to_string() : host_ + " port " + std::to_string(port_);
-    if (last_error_ == ETIMEDOUT) {
-      ctx_.out.error("connect to %s: timed out", target.c_str());
-      status_ = kExitTimeout;
-    } else {
-      ctx_.out.error("connect to %s: %s", target.c_str(), std::strerror(last_error_));
-      status_ = kExitFailure;
-    }
-    base_.loopbreak();
-  }
-
-  // The socket connected: with --tls, start the handshake over it (the
-  // connect timeout keeps running until it is done).
-  void tcp_connected() {
-    ctx_.out.debug("connected to %s; TLS handshake", addrs_[next_ - 1].to_string().c_str());
+  // The socket connected: with --tls, the handshake runs over it within
+  // the connect timeout.
+  void start_tls() {
+    ctx_.out.debug("connected to %s; TLS handshake", address_.to_string().c_str());
     std::string why;
-    auto tls = ev::tls::TlsBufferEvent::wrap(std::move(bev_), tls_, ev::tls::TlsBufferEvent::Mode::kConnecting,
-                                             servername_, ev::BufferEvent::kCloseOnFree, &why);
+    auto tls = tls_->wrap(std::move(bev_), servername_, ev::BufferEvent::kCloseOnFree, &why);
     if (!tls) return fail_tls(why);
     tls_bev_ = tls.get();
     bev_ = std::move(tls);
     attach_callbacks();
+    bev_->enable(ev::kRead | ev::kWrite);
+    timer_.add(timeout_);
   }
 
   // Ours on bev_: the socket, then the TLS layer over it.
@@ -153,8 +123,7 @@ class ChatClient {
   }
 
   std::string target() const {
-    const ev::SocketAddress& addr = addrs_[next_ - 1];
-    return servername_ == addr.host() ? addr.to_string() : servername_ + " (" + addr.to_string() + ")";
+    return servername_ == address_.host() ? address_.to_string() : servername_ + " (" + address_.to_string() + ")";
   }
 
   void connected() {
@@ -162,7 +131,6 @@ class ChatClient {
     if (tls_bev_)
       ctx_.out.debug("%s with %s, cipher %s", tls_bev_->version().c_str(), target().c_str(),
                      tls_bev_->cipher().c_str());
-    else ctx_.out.debug("connected to %s", addrs_[next_ - 1].to_string().c_str());
     bev_->setwatermark(ev::kWrite, kOutputLow, 0);
     bev_->enable(ev::kRead | ev::kWrite);
     stdin_ = std::make_unique<StdinReader>(
@@ -183,24 +151,17 @@ class ChatClient {
   }
 
   void event(ev::BufferEvent& b, short what) {
-    if (what & ev::BufferEvent::kConnected) return tls_ && !tls_bev_ ? tcp_connected() : connected();
+    if (what & ev::BufferEvent::kConnected) return connected();
     if (tls_bev_ && !tls_bev_->handshake_done()) return fail_tls(tls_bev_->error());
-    if (!stdin_) {  // still connecting: this address failed
-      last_error_ = errno ? errno : ECONNREFUSED;
-      ctx_.out.debug("%s: %s", addrs_[next_ - 1].to_string().c_str(), std::strerror(last_error_));
-      timer_.del();
-      if (try_next()) return;
-      return;
-    }
     if (what & ev::BufferEvent::kEof) {
       received(b);
       if (tls_bev_ && tls_bev_->dirty_shutdown()) ctx_.out.debug("the server closed without a TLS close_notify");
       status_ = kExitOk;
     } else if (tls_bev_ && !tls_bev_->error().empty()) {
-      ctx_.out.error("connection to %s: %s", addrs_[next_ - 1].to_string().c_str(), tls_bev_->error().c_str());
+      ctx_.out.error("connection to %s: %s", address_.to_string().c_str(), tls_bev_->error().c_str());
       status_ = kExitFailure;
     } else {
-      ctx_.out.error("connection to %s: %s", addrs_[next_ - 1].to_string().c_str(), std::strerror(errno));
+      ctx_.out.error("connection to %s: %s", address_.to_string().c_str(), std::strerror(errno));
       status_ = kExitFailure;
     }
     base_.loopbreak();
@@ -211,13 +172,12 @@ class ChatClient {
   std::string host_;
   int port_;
   std::unique_ptr<ev::dns::Resolver> resolver_;
-  std::vector<ev::SocketAddress> addrs_;
-  std::size_t next_ = 0;
+  std::unique_ptr<ev::dns::Connector> connector_;
+  ev::SocketAddress address_;  // the one connected to
   ev::Duration timeout_;
-  int last_error_ = ECONNREFUSED;
   int status_ = kExitOk;
-  ev::Event timer_;
-  std::shared_ptr<ev::tls::Context> tls_;
+  ev::Event timer_;  // the TLS handshake's deadline
+  std::shared_ptr<ev::tls::ClientConnector> tls_;
   std::string servername_;
   std::unique_ptr<ev::BufferEvent> bev_;
   ev::tls::TlsBufferEvent* tls_bev_ = nullptr;  // bev_ once TLS wraps the socket
@@ -226,7 +186,7 @@ class ChatClient {
 
 int run_chat(const Context& ctx, const ChatOptions& o) {
   int rc = kExitOk;
-  auto tls = make_client_tls(ctx, o.tls, &rc);
+  auto tls = make_client_tls(ctx, o.tls, TlsChoice::kSwitch, {}, true, &rc);
   if (rc != kExitOk) return rc;
   auto base = ctx.make_base(&rc);
   if (!base) return rc;

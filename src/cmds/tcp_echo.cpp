@@ -7,8 +7,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "cmds/tcp_common.h"
-#include "cmds/tcp_server.h"
+#include "cmds/server_frame.h"
+#include "cmds/tcp_commands.h"
 #include "engine/io/buffer_event.h"
 
 namespace evtool {
@@ -29,13 +29,11 @@ class EchoConnections final : public ConnectionHandler {
     raw->setcb([this](ev::BufferEvent& b) { echo(b); }, [this](ev::BufferEvent& b) { drained(b); },
                [this](ev::BufferEvent& b, short what) { event(b, what); });
     raw->setwatermark(ev::kWrite, kOutputLow, 0);
-    apply_limits(*raw);
     raw->enable(ev::kRead | ev::kWrite);
     conns_.emplace(raw, Conn{std::move(bev), name, false});
     joined(name);
   }
 
-  std::size_t connections() const override { return conns_.size(); }
 
  private:
   struct Conn {
@@ -67,7 +65,7 @@ class EchoConnections final : public ConnectionHandler {
       if (b.flush(ev::kWrite, ev::BufferEvent::Flush::Finished) == 1) return;
     }
     if (what & ev::BufferEvent::kTimedOut) out().debug("%s: idle timeout", c.peer.c_str());
-    if (what & ev::BufferEvent::kError) report_tls_error(b, c.peer);
+    if (what & ev::BufferEvent::kError) report_error(b, c.peer);
     close(b);
   }
 
@@ -85,9 +83,9 @@ class EchoConnections final : public ConnectionHandler {
 void add_tcp_echo_command(CLI::App& tcp, Context& ctx) {
   auto opts = std::make_shared<ServerOptions>();
   CLI::App* cmd = tcp.add_subcommand("echo", "Echo every byte back to its sender");
-  add_server_options(cmd, *opts);
+  add_server_options(cmd, *opts, kTcpServerFlags);
   ctx.add_command(cmd, [&ctx, opts] {
-    return run_tcp_server(ctx, *opts, [](ServerLoop& loop) { return std::make_unique<EchoConnections>(loop); });
+    return run_server(ctx, *opts, {}, [](ServerLoop& loop) { return std::make_unique<EchoConnections>(loop); });
   });
 }
 

@@ -6,7 +6,9 @@
 #include <unordered_map>
 
 #include "cli/validators.h"
-#include "cmds/tcp_server.h"
+#include "cmds/server_frame.h"
+#include "cmds/std_streams.h"
+#include "cmds/tcp_commands.h"
 #include "engine/util/units.h"
 
 namespace evtool {
@@ -39,16 +41,14 @@ class ChatConnections final : public ConnectionHandler {
     if (!bev) return;
     ev::BufferEvent* raw = bev.get();
     raw->setcb([this](ev::BufferEvent& b) { received(b); }, nullptr, [this](ev::BufferEvent& b, short what) {
-      if (what & ev::BufferEvent::kError) report_tls_error(b, conns_.at(&b).peer);
+      if (what & ev::BufferEvent::kError) report_error(b, conns_.at(&b).peer);
       close(b);
     });
-    apply_limits(*raw);
     raw->enable(ev::kRead | ev::kWrite);
     conns_.emplace(raw, Conn{std::move(bev), name});
     joined(name);
   }
 
-  std::size_t connections() const override { return conns_.size(); }
 
   // Sends one line (with its newline) to every client of this loop except `from`.
   void deliver(const std::string& line, const ev::BufferEvent* from) {
@@ -119,13 +119,13 @@ class ChatConnections final : public ConnectionHandler {
 void add_tcp_serve_command(CLI::App& tcp, Context& ctx) {
   auto opts = std::make_shared<ServeOptions>();
   CLI::App* cmd = tcp.add_subcommand("serve", "Chat server: relay each client's lines to all other clients");
-  add_server_options(cmd, opts->server);
+  add_server_options(cmd, opts->server, kTcpServerFlags);
   cmd->add_option("--max-line", opts->max_line, "Disconnect a client whose line exceeds SIZE (default 64k)")
       ->check(kSize);
   ctx.add_command(cmd, [&ctx, opts] {
     std::size_t max_line = static_cast<std::size_t>(*ev::parse_size(opts->max_line));
     if (max_line == 0) throw UsageError("--max-line: must be at least 1 byte");
-    return run_tcp_server(ctx, opts->server, [max_line](ServerLoop& loop) {
+    return run_server(ctx, opts->server, {}, [max_line](ServerLoop& loop) {
       return std::make_unique<ChatConnections>(loop, max_line);
     });
   });

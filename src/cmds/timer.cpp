@@ -15,6 +15,7 @@
 
 #include "cli/validators.h"
 #include "cmds/commands.h"
+#include "cmds/stop_signals.h"
 #include "engine/util/units.h"
 
 extern char** environ;
@@ -58,9 +59,10 @@ class TimerJob {
 
   int run() {
     start_ = last_ = Clock::now();
-    sigint_.assign_signal(base_, SIGINT, &TimerJob::on_stop, this);
-    sigterm_.assign_signal(base_, SIGTERM, &TimerJob::on_stop, this);
-    if (sigint_.add() != 0 || sigterm_.add() != 0) return kExitFailure;
+    StopSignals stop(base_, [this](int) {
+      ctx_.out.debug("interrupted: leaving %d command(s) running", children_);
+      base_.loopbreak();
+    });
     if (!exec_.empty()) {
       sigchld_.assign_signal(base_, SIGCHLD, &TimerJob::on_child, this);
       if (sigchld_.add() != 0) return kExitFailure;
@@ -83,11 +85,6 @@ class TimerJob {
 
   static void on_tick(int, short, void* arg) { static_cast<TimerJob*>(arg)->tick(); }
   static void on_child(int, short, void* arg) { static_cast<TimerJob*>(arg)->reap(); }
-  static void on_stop(int, short, void* arg) {
-    auto* job = static_cast<TimerJob*>(arg);
-    job->ctx_.out.debug("interrupted: leaving %d command(s) running", job->children_);
-    job->base_.loopbreak();
-  }
 
   void tick() {
     ++ticks_;
@@ -162,7 +159,7 @@ class TimerJob {
   int children_ = 0;
   int status_ = kExitOk;
   Clock::time_point start_, last_;
-  ev::Event tick_, sigint_, sigterm_, sigchld_;
+  ev::Event tick_, sigchld_;
 };
 
 int run_timer(const Context& ctx, const TimerOptions& o) {

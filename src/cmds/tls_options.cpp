@@ -47,17 +47,20 @@ std::shared_ptr<ev::tls::Context> make_server_tls(const Context& ctx, const Serv
   return tls;
 }
 
-void add_client_tls_flags(CLI::App* cmd, ClientTlsFlags& f) {
-  cmd->add_flag("--tls", f.tls, "Speak TLS, verifying the server's certificate and name");
+void add_client_tls_flags(CLI::App* cmd, ClientTlsFlags& f, TlsChoice choice) {
+  if (choice == TlsChoice::kSwitch)
+    cmd->add_flag("--tls", f.tls, "Speak TLS, verifying the server's certificate and name");
   cmd->add_flag("-k,--insecure", f.insecure, "TLS: do not verify the server's certificate");
   cmd->add_option("--cacert", f.cacert, "TLS: trust the CA certificates in FILE")
       ->check(CLI::ExistingFile)->option_text("FILE");
-  cmd->add_option("--servername", f.servername, "TLS: name sent as SNI and verified (default: HOST)")
-      ->option_text("NAME");
+  if (choice == TlsChoice::kSwitch)
+    cmd->add_option("--servername", f.servername, "TLS: name sent as SNI and verified (default: HOST)")
+        ->option_text("NAME");
 }
 
-std::shared_ptr<ev::tls::Context> make_client_tls(const Context& ctx, const ClientTlsFlags& f, int* rc) {
-  if (!f.tls) {
+std::shared_ptr<ev::tls::ClientConnector> make_client_tls(const Context& ctx, const ClientTlsFlags& f, TlsChoice choice,
+                                                          std::vector<std::string> alpn, bool eager, int* rc) {
+  if (choice == TlsChoice::kSwitch && !f.tls) {
     if (f.insecure || !f.cacert.empty() || !f.servername.empty())
       throw UsageError("--insecure, --cacert and --servername need --tls");
     return nullptr;
@@ -65,13 +68,16 @@ std::shared_ptr<ev::tls::Context> make_client_tls(const Context& ctx, const Clie
   ev::tls::ClientConfig config;
   config.verify = !f.insecure;
   config.ca_file = f.cacert;
+  config.alpn = std::move(alpn);
+  if (!eager) return std::make_shared<ev::tls::ClientConnector>(std::move(config));
   std::string why;
   auto tls = ev::tls::Context::client(config, &why);
   if (!tls) {
     ctx.out.error("%s", why.c_str());
     *rc = kExitTls;
+    return nullptr;
   }
-  return tls;
+  return std::make_shared<ev::tls::ClientConnector>(std::move(tls));
 }
 
 }  // namespace evtool

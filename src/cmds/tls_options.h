@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "engine/tls/client_connector.h"
 #include "engine/tls/context.h"
 
 namespace evtool {
@@ -34,11 +35,19 @@ struct ClientTlsFlags {
   std::string servername;  // SNI and the name verified; empty: the host
 };
 
-void add_client_tls_flags(CLI::App* cmd, ClientTlsFlags& f);
+// How a client chooses TLS: a --tls switch (tcp chat; with --servername),
+// or its URL's scheme (https://, wss://: no switch).
+enum class TlsChoice { kSwitch, kScheme };
 
-// The client context the flags ask for (nullptr without --tls). Throws
-// UsageError for -k / --cacert / --servername without --tls; on an
-// unusable CA file prints why and sets *rc (kExitTls).
-std::shared_ptr<ev::tls::Context> make_client_tls(const Context& ctx, const ClientTlsFlags& f, int* rc);
+// -k/--insecure and --cacert for every client; --tls and --servername too
+// with TlsChoice::kSwitch.
+void add_client_tls_flags(CLI::App* cmd, ClientTlsFlags& f, TlsChoice choice = TlsChoice::kSwitch);
+
+// The TLS side of a client, as the flags ask (nullptr for a kSwitch client
+// without --tls). Throws UsageError for -k / --cacert / --servername
+// without --tls. `eager`: load the trust store now and, if the CA file is
+// unusable, print why and set *rc (kExitTls); otherwise on first use.
+std::shared_ptr<ev::tls::ClientConnector> make_client_tls(const Context& ctx, const ClientTlsFlags& f, TlsChoice choice,
+                                                          std::vector<std::string> alpn, bool eager, int* rc);
 
 }  // namespace evtool

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "engine/io/buffer_event.h"
+#include "engine/io/socket_buffer_event.h"
 #include "io_test_util.h"
 
 namespace {
 
 using ev::Buffer;
 using ev::BufferEvent;
+using ev::SocketBufferEvent;
 using Result = BufferEvent::FilterResult;
 
 struct Recorder {
@@ -81,7 +83,7 @@ Result line_filter(Buffer& src, Buffer& dst, ssize_t, BufferEvent::Flush mode) {
 }
 
 std::unique_ptr<BufferEvent> socket_bev(ev::EventBase& base, int fd) {
-  return BufferEvent::socket(base, fd, BufferEvent::kCloseOnFree);
+  return SocketBufferEvent::create(base, fd, BufferEvent::kCloseOnFree);
 }
 
 }  // namespace
@@ -409,6 +411,6 @@ TEST_CASE("BufferEvent filter flush(Finished) half-closes the underlying socket"
 TEST_CASE("BufferEvent::filter refuses missing pieces") {
   auto base = make_test_base();
   CHECK_FALSE(BufferEvent::filter(nullptr, upper, upper, 0));
-  CHECK_FALSE(BufferEvent::filter(BufferEvent::socket(*base, -1, 0), nullptr, upper, 0));
-  CHECK_FALSE(BufferEvent::filter(BufferEvent::socket(*base, -1, 0), upper, nullptr, 0));
+  CHECK_FALSE(BufferEvent::filter(SocketBufferEvent::create(*base, -1, 0), nullptr, upper, 0));
+  CHECK_FALSE(BufferEvent::filter(SocketBufferEvent::create(*base, -1, 0), upper, nullptr, 0));
 }

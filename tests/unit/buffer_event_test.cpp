@@ -3,6 +3,7 @@
 // close-on-free, enable / disable, timeouts, flush, max single read /
 // write, and destroying a BufferEvent from inside its own callbacks.
 #include "engine/io/buffer_event.h"
+#include "engine/io/socket_buffer_event.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 namespace {
 
 using ev::BufferEvent;
+using ev::SocketBufferEvent;
 
 // Collects everything a BufferEvent reports.
 struct Recorder {
@@ -58,7 +60,7 @@ struct Server {
     listener = ev::ConnListener::bind(
         base, *ev::parse_sockaddr_port("127.0.0.1:0"), ev::ConnListener::kReusable, -1,
         [this, &base](ev::ConnListener&, int fd, const ev::SocketAddress&) {
-          conns.push_back(BufferEvent::socket(base, fd, BufferEvent::kCloseOnFree));
+          conns.push_back(SocketBufferEvent::create(base, fd, BufferEvent::kCloseOnFree));
           if (record) record->attach(*conns.back()), conns.back()->enable(ev::kRead);
           if (on_accept) on_accept(*conns.back());
         },
@@ -73,14 +75,14 @@ struct Server {
 struct SocketBev {
   std::unique_ptr<ev::EventBase> base = make_test_base();
   SocketPair sp;
-  std::unique_ptr<BufferEvent> bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  std::unique_ptr<BufferEvent> bev = SocketBufferEvent::create(*base, sp.a.get(), 0);
 };
 
 // The same, reporting to `rec`.
 struct RecordedSocketBev {
   std::unique_ptr<ev::EventBase> base = make_test_base();
   SocketPair sp;
-  std::unique_ptr<BufferEvent> bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  std::unique_ptr<BufferEvent> bev = SocketBufferEvent::create(*base, sp.a.get(), 0);
   Recorder rec;
   RecordedSocketBev() { rec.attach(*bev); }
 };
@@ -91,7 +93,7 @@ struct ClientServer {
   std::unique_ptr<ev::EventBase> base = make_test_base();
   Server server{*base};
   Recorder srv;
-  std::unique_ptr<BufferEvent> client = BufferEvent::socket(*base, -1, 0);
+  std::unique_ptr<SocketBufferEvent> client = SocketBufferEvent::create(*base, -1, 0);
   Recorder rec;
   explicit ClientServer(bool record_server) {
     if (record_server) server.record = &srv;
@@ -116,7 +118,7 @@ TEST_CASE("BufferEvent connects to a listener in the same loop and carries data 
     conn.enable(ev::kRead);
   };
 
-  auto client = BufferEvent::socket(*base, -1, 0);
+  auto client = SocketBufferEvent::create(*base, -1, 0);
   Recorder rec;
   rec.attach(*client);
   client->enable(ev::kRead);
@@ -148,7 +150,7 @@ TEST_CASE("BufferEvent connect to a refused port reports kError with errno") {
   }
   for (int options : {0, static_cast<int>(BufferEvent::kDeferCallbacks)}) {
     CAPTURE(options);
-    auto client = BufferEvent::socket(*base, -1, options);
+    auto client = SocketBufferEvent::create(*base, -1, options);
     Recorder rec;
     rec.attach(*client);
     client->enable(ev::kRead | ev::kWrite);
@@ -282,7 +284,7 @@ TEST_CASE("BufferEvent kDeferCallbacks runs callbacks from the loop, not from th
   for (int options : {0, static_cast<int>(BufferEvent::kDeferCallbacks)}) {
     CAPTURE(options);
     SocketPair sp;
-    auto bev = BufferEvent::socket(*base, sp.a.get(), options);
+    auto bev = SocketBufferEvent::create(*base, sp.a.get(), options);
     int ran_in_fd = -2;
     std::string got;
     bev->setcb(
@@ -304,10 +306,10 @@ TEST_CASE("BufferEvent kCloseOnFree closes the fd; without it the fd stays open"
   auto base = make_test_base();
   SocketPair sp;
   int a = sp.a.release();
-  BufferEvent::socket(*base, a, BufferEvent::kCloseOnFree).reset();
+  SocketBufferEvent::create(*base, a, BufferEvent::kCloseOnFree).reset();
   CHECK(fd_is_closed(a));
 
-  BufferEvent::socket(*base, sp.b.get(), 0).reset();
+  SocketBufferEvent::create(*base, sp.b.get(), 0).reset();
   CHECK_FALSE(fd_is_closed(sp.b.get()));
 }
 
@@ -515,7 +517,7 @@ TEST_CASE("BufferEvent destroyed from inside its own callbacks") {
     CAPTURE(options);
     SUBCASE("read callback") {
       SocketPair sp;
-      auto bev = BufferEvent::socket(*base, sp.a.release(), options | BufferEvent::kCloseOnFree);
+      auto bev = SocketBufferEvent::create(*base, sp.a.release(), options | BufferEvent::kCloseOnFree);
       int calls = 0;
       // The lambda touches its captures after the reset: they must still exist.
       bev->setcb([&](BufferEvent&) { bev.reset(), ++calls; }, nullptr, [&](BufferEvent&, short) { ++calls; });
@@ -528,7 +530,7 @@ TEST_CASE("BufferEvent destroyed from inside its own callbacks") {
     }
     SUBCASE("event callback") {
       SocketPair sp;
-      auto bev = BufferEvent::socket(*base, sp.a.get(), options);
+      auto bev = SocketBufferEvent::create(*base, sp.a.get(), options);
       int calls = 0;
       bev->setcb(nullptr, nullptr, [&](BufferEvent&, short what) {
         CHECK((what & BufferEvent::kEof));
@@ -541,7 +543,7 @@ TEST_CASE("BufferEvent destroyed from inside its own callbacks") {
     }
     SUBCASE("write callback, with more data and a timeout pending") {
       SocketPair sp;
-      auto bev = BufferEvent::socket(*base, sp.a.get(), options);
+      auto bev = SocketBufferEvent::create(*base, sp.a.get(), options);
       bev->set_timeouts(ev::Duration(10000), ev::Duration(10000));
       bev->enable(ev::kRead);
       int calls = 0;
@@ -553,7 +555,7 @@ TEST_CASE("BufferEvent destroyed from inside its own callbacks") {
     }
     SUBCASE("connect callback") {
       Server server(*base);
-      auto bev = BufferEvent::socket(*base, -1, options);
+      auto bev = SocketBufferEvent::create(*base, -1, options);
       int calls = 0;
       bev->setcb(nullptr, nullptr, [&](BufferEvent&, short) { bev.reset(), ++calls; });
       bev->write("queued", 6);

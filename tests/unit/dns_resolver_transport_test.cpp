@@ -13,6 +13,7 @@
 
 #include "dns_test_util.h"
 #include "engine/io/buffer_event.h"
+#include "engine/io/socket_buffer_event.h"
 #include "engine/io/listener.h"
 
 using namespace dnstest;
@@ -27,7 +28,7 @@ struct RawTcp {
     listener = ev::ConnListener::bind(
         base, loopback(), ev::ConnListener::kReusable | ev::ConnListener::kCloseOnFree, -1,
         [this, &base](ev::ConnListener&, int fd, const ev::SocketAddress&) {
-          auto bev = ev::BufferEvent::socket(base, fd, ev::BufferEvent::kCloseOnFree);
+          auto bev = ev::SocketBufferEvent::create(base, fd, ev::BufferEvent::kCloseOnFree);
           bev->setcb([this](ev::BufferEvent& b) { read(b); }, nullptr, nullptr);
           bev->enable(ev::kRead | ev::kWrite);
           conns.push_back(std::move(bev));

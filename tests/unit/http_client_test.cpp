@@ -11,10 +11,12 @@
 
 #include "engine/http/multipart.h"
 #include "engine/io/listener.h"
+#include "engine/io/socket_buffer_event.h"
 #include "engine/util/base64.h"
 #include "io_test_util.h"
 
 using ev::BufferEvent;
+using ev::SocketBufferEvent;
 using ev::http::Client;
 using ev::http::ClientError;
 using ev::http::ClientRequest;
@@ -36,7 +38,7 @@ struct CannedServer {
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
 
   void accept(int fd) {
-    auto bev = BufferEvent::socket(base, fd, BufferEvent::kCloseOnFree);
+    auto bev = SocketBufferEvent::create(base, fd, BufferEvent::kCloseOnFree);
     bev->setcb([this](BufferEvent& b) { serve(b); }, nullptr, [](BufferEvent& b, short) { b.disable(ev::kRead); });
     bev->enable(ev::kRead | ev::kWrite);
     conns.push_back(std::move(bev));

@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "engine/io/buffer_event.h"
+#include "engine/io/socket_buffer_event.h"
 #include "io_test_util.h"
 
 namespace {
 
 using ev::BufferEvent;
+using ev::SocketBufferEvent;
 using ev::Duration;
 using ev::RateLimitGroup;
 using ev::TokenBucket;
@@ -51,7 +53,7 @@ struct SinkBev {
   std::unique_ptr<ev::EventBase> base = make_test_base();
   SocketPair sp;
   Sink sink{*base, sp.b.get()};
-  std::unique_ptr<BufferEvent> bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  std::unique_ptr<BufferEvent> bev = SocketBufferEvent::create(*base, sp.a.get(), 0);
 };
 
 // The same, stalled: limited to 1000 tokens that never refill (`cfg`), with
@@ -60,7 +62,7 @@ struct StalledSinkBev {
   std::unique_ptr<ev::EventBase> base = make_test_base();
   SocketPair sp;
   Sink sink{*base, sp.b.get()};
-  std::unique_ptr<BufferEvent> bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  std::unique_ptr<BufferEvent> bev = SocketBufferEvent::create(*base, sp.a.get(), 0);
   TokenBucketConfig cfg = config(1000, 1000, 1000, 1000, kNoRefill);
   StalledSinkBev() {
     bev->set_rate_limit(&cfg);
@@ -216,7 +218,7 @@ TEST_CASE("RateLimitGroup shares: limit / members, at least min_share, never abo
   CHECK(g.read_share() == 1000);  // no members yet: all of it
   std::vector<std::unique_ptr<BufferEvent>> bevs;
   for (int i = 0; i < 4; ++i) {
-    bevs.push_back(BufferEvent::socket(*base, -1, 0));
+    bevs.push_back(SocketBufferEvent::create(*base, -1, 0));
     CHECK(bevs.back()->add_to_rate_limit_group(g) == 0);
   }
   CHECK(bevs[0]->add_to_rate_limit_group(g) == 0);  // already in: no double count
@@ -253,7 +255,7 @@ TEST_CASE("RateLimitGroup totals count the traffic of its members; reset_totals 
   std::int64_t now = 0;
   RateLimitGroup g(*base, config(100000, 100000, 100000, 100000, Duration(100000)), [&] { return now; });
   SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  auto bev = SocketBufferEvent::create(*base, sp.a.get(), 0);
   bev->add_to_rate_limit_group(g);
   std::string got;
   bev->setcb(
@@ -282,7 +284,7 @@ TEST_CASE("RateLimitGroup wakes a waiting member once its clock reaches the next
   g.set_min_share(0);
   SocketPair sp;
   Sink sink(*base, sp.b.get());
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  auto bev = SocketBufferEvent::create(*base, sp.a.get(), 0);
   bev->add_to_rate_limit_group(g);
   bev->write(pattern(250).data(), 250);
   REQUIRE(run_until(*base, [&] { return sink.got.size() == 100; }));
@@ -299,7 +301,7 @@ TEST_CASE("RateLimitGroup wakes a waiting member once its clock reaches the next
 TEST_CASE("RateLimitGroup destroyed before its members") {
   auto base = make_test_base();
   SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  auto bev = SocketBufferEvent::create(*base, sp.a.get(), 0);
   std::int64_t now = 0;  // the group's clock stands still: no refill
   {
     RateLimitGroup g(*base, config(10, 10, 10, 10, Duration(1000000)), [&] { return now; });
@@ -317,7 +319,7 @@ TEST_CASE("RateLimitGroup destroyed before its members") {
 
 TEST_CASE("BufferEvent rate limit: limits, max-to-read / write and manual decrements") {
   auto base = make_test_base();
-  auto bev = BufferEvent::socket(*base, -1, 0);
+  auto bev = SocketBufferEvent::create(*base, -1, 0);
   CHECK(bev->get_max_to_read() == static_cast<ssize_t>(bev->max_single_read()));
   CHECK(bev->get_max_to_write() == static_cast<ssize_t>(bev->max_single_write()));
 
@@ -358,7 +360,7 @@ TEST_CASE("BufferEvent rate limit holds a 300 KiB transfer to its rate") {
 TEST_CASE("BufferEvent read rate limit: at most one tick's tokens per tick") {
   auto base = make_test_base();
   SocketPair sp;
-  auto bev = BufferEvent::socket(*base, sp.a.get(), 0);
+  auto bev = SocketBufferEvent::create(*base, sp.a.get(), 0);
   TokenBucketConfig cfg = config(1000, 1000, 1000, 1000, Duration(50000));
   bev->set_rate_limit(&cfg);
   ChunkReader reader;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine/io/listener.h"
+#include "engine/io/socket_buffer_event.h"
 #include "engine/tls/certificate.h"
 #include "engine/tls/context.h"
 #include "engine/util/sockaddr.h"
@@ -34,6 +35,7 @@
 namespace {
 
 using ev::BufferEvent;
+using ev::SocketBufferEvent;
 using ev::tls::Context;
 using ev::tls::TlsBufferEvent;
 using Mode = TlsBufferEvent::Mode;
@@ -212,7 +214,7 @@ struct Link {
     server = TlsBufferEvent::accept_socket(*base, s.release(), std::move(sctx), options, &why);
     INFO(why);
     REQUIRE(server);
-    client = TlsBufferEvent::wrap(BufferEvent::socket(*base, c.release(), BufferEvent::kCloseOnFree),
+    client = TlsBufferEvent::wrap(SocketBufferEvent::create(*base, c.release(), BufferEvent::kCloseOnFree),
                                   std::move(cctx), Mode::kConnecting, host, options, &why);
     INFO(why);
     REQUIRE(client);
@@ -256,7 +258,7 @@ struct LoneClient {
     auto [c, s] = tcp_pair();
     peer = std::move(s);
     std::string why;
-    client = TlsBufferEvent::wrap(BufferEvent::socket(*base, c.release(), BufferEvent::kCloseOnFree),
+    client = TlsBufferEvent::wrap(SocketBufferEvent::create(*base, c.release(), BufferEvent::kCloseOnFree),
                                   client_ctx(false), Mode::kConnecting, "localhost", 0, &why);
     INFO(why);
     REQUIRE(client);
@@ -487,14 +489,17 @@ TEST_CASE("tls: wrapped before the socket connects, the handshake starts once it
   INFO(why);
   REQUIRE(listener);
 
-  auto client = TlsBufferEvent::wrap(BufferEvent::socket(*base, -1, 0), client_ctx(true, c.cert_file.string()),
-                                     Mode::kConnecting, "127.0.0.1", 0, &why);
+  auto socket = SocketBufferEvent::create(*base, -1, 0);
+  SocketBufferEvent* raw_socket = socket.get();
+  auto client = TlsBufferEvent::wrap(std::move(socket), client_ctx(true, c.cert_file.string()), Mode::kConnecting,
+                                     "127.0.0.1", 0, &why);
   REQUIRE(client);
   Recorder crec;
   crec.attach(*client);
   client->enable(ev::kRead);
   client->write("early", 5);  // queued before the connection is up
-  REQUIRE(client->underlying()->connect(listener->local_address()) == 0);
+  REQUIRE(client->underlying() == raw_socket);
+  REQUIRE(raw_socket->connect(listener->local_address()) == 0);
   REQUIRE(run_until(*base, [&] { return !crec.events.empty() && srec.data == "early"; }));
   // The socket's own kConnected is not passed on: one, after the handshake.
   CHECK(crec.events == std::vector<short>{kConnected});
@@ -605,13 +610,13 @@ TEST_CASE("tls: over filter BufferEvents with pass-through functions") {
   Tap c_in, c_out, s_in, s_out;
   std::string why;
   auto client = TlsBufferEvent::wrap(
-      BufferEvent::filter(BufferEvent::socket(*base, cfd.release(), BufferEvent::kCloseOnFree), c_in.fn(),
+      BufferEvent::filter(SocketBufferEvent::create(*base, cfd.release(), BufferEvent::kCloseOnFree), c_in.fn(),
                           c_out.fn(), 0),
       client_ctx(true, c.cert_file.string()), Mode::kConnecting, "localhost", 0, &why);
   INFO(why);
   REQUIRE(client);
   auto server = TlsBufferEvent::wrap(
-      BufferEvent::filter(BufferEvent::socket(*base, sfd.release(), BufferEvent::kCloseOnFree), s_in.fn(),
+      BufferEvent::filter(SocketBufferEvent::create(*base, sfd.release(), BufferEvent::kCloseOnFree), s_in.fn(),
                           s_out.fn(), 0),
       server_ctx(c), Mode::kAccepting, {}, 0, &why);
   REQUIRE(server);
@@ -726,7 +731,7 @@ TEST_CASE("tls: a peer that just closes its socket is kEof with dirty_shutdown()
   auto server = TlsBufferEvent::accept_socket(*base, sfd.release(), server_ctx(c), 0, &why);
   REQUIRE(server);
   // The client's socket is ours to close: no kCloseOnFree.
-  auto client = TlsBufferEvent::wrap(BufferEvent::socket(*base, cfd.get(), 0), client_ctx(false),
+  auto client = TlsBufferEvent::wrap(SocketBufferEvent::create(*base, cfd.get(), 0), client_ctx(false),
                                      Mode::kConnecting, "localhost", 0, &why);
   REQUIRE(client);
   Recorder crec, srec;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/dns/tcp_framing.h"
+#include "engine/io/socket_buffer_event.h"
 #include "engine/util/random.h"
 
 namespace ev::dns {
@@ -86,7 +87,7 @@ bool Forwarder::matches(std::uint16_t id, const Message& answer) const {
 // The same query (same ID) over TCP: two-byte length, then the message.
 void Forwarder::retry_tcp(std::uint16_t id) {
   Pending& p = *pending_.at(id);
-  p.tcp = BufferEvent::socket(base_, -1, BufferEvent::kCloseOnFree);
+  p.tcp = SocketBufferEvent::create(base_, -1, BufferEvent::kCloseOnFree);
   write_tcp_message(p.tcp->output(), p.query);
   p.tcp->setcb(
       [this, id](BufferEvent& b) {

@@ -11,7 +11,7 @@
 #include "engine/core/event.h"
 #include "engine/core/event_base.h"
 #include "engine/dns/server.h"
-#include "engine/io/buffer_event.h"
+#include "engine/io/socket_buffer_event.h"
 
 namespace ev::dns {
 
@@ -33,7 +33,7 @@ class Forwarder {
     std::unique_ptr<ServerRequest> req;
     Event timer;
     std::vector<std::uint8_t> query;   // as sent upstream, to resend over TCP
-    std::unique_ptr<BufferEvent> tcp;  // after a truncated UDP answer
+    std::unique_ptr<SocketBufferEvent> tcp;  // after a truncated UDP answer
   };
   Forwarder(EventBase& base, Duration timeout) : base_(base), timeout_(timeout) {}
   static void on_readable(int fd, short what, void* arg);

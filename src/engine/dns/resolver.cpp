@@ -14,6 +14,7 @@
 #include "engine/core/log.h"
 #include "engine/dns/tcp_framing.h"
 #include "engine/io/buffer_event.h"
+#include "engine/io/socket_buffer_event.h"
 #include "engine/util/random.h"
 
 namespace ev::dns {
@@ -70,7 +71,7 @@ struct Resolver::Transaction {
   std::size_t server = 0;
   int fd = -1;
   Event read_ev, timer;
-  std::unique_ptr<BufferEvent> tcp;
+  std::unique_ptr<SocketBufferEvent> tcp;
   bool over_tcp = false;
   bool launched = false;  // counted in inflight_
   // A plain function, so that the event can be re-assigned for the next
@@ -358,7 +359,7 @@ void Resolver::send_attempt(Transaction& t) {
 void Resolver::send_tcp(Transaction& t) {
   t.over_tcp = true;
   t.read_ev.del();
-  t.tcp = BufferEvent::socket(base_, open_tcp(servers_[t.server]->addr, conf_.bind_to), BufferEvent::kCloseOnFree);
+  t.tcp = SocketBufferEvent::create(base_, open_tcp(servers_[t.server]->addr, conf_.bind_to), BufferEvent::kCloseOnFree);
   std::vector<std::uint8_t> wire = make_query(t.qname, t.req->type, t.id);
   write_tcp_message(t.tcp->output(), wire);
   Transaction* tp = &t;
@@ -625,6 +626,15 @@ Resolver::Request* Resolver::getaddrinfo(std::string_view name, int port, int fa
     p->children.back()->parent = p;
   }
   return p;
+}
+
+std::unique_ptr<Resolver> Resolver::system(EventBase& base, std::string* why) {
+  std::string ignored;
+  auto conf = load_resolv_conf("/etc/resolv.conf", &ignored).value_or(ResolvConf{});
+  auto resolver = create(base, conf, why);
+  if (resolver)
+    if (auto hosts = HostsFile::load("/etc/hosts", &ignored)) resolver->set_hosts(std::move(*hosts));
+  return resolver;
 }
 
 }  // namespace ev::dns

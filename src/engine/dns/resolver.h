@@ -58,6 +58,10 @@ class Resolver {
   class Request;  // a pending lookup; pass to cancel()
 
   static std::unique_ptr<Resolver> create(EventBase& base, const ResolvConf& conf, std::string* why);
+  // The system's resolver: /etc/resolv.conf (defaults if unreadable) and
+  // /etc/hosts (skipped if unreadable). nullptr with `why` only if the
+  // resolver itself cannot be made.
+  static std::unique_ptr<Resolver> system(EventBase& base, std::string* why = nullptr);
   ~Resolver();  // pending callbacks get kErrShutdown
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "engine/dns/tcp_framing.h"
+#include "engine/io/socket_buffer_event.h"
 #include "engine/util/socket.h"
 
 namespace ev::dns {
@@ -249,7 +250,7 @@ void Server::handle_packet(std::span<const std::uint8_t> packet, const SocketAdd
 void Server::accept_tcp(int fd, const SocketAddress& peer) {
   auto conn = std::make_shared<TcpConn>();
   conn->peer = peer;
-  conn->bev = BufferEvent::socket(base_, fd, BufferEvent::kCloseOnFree);
+  conn->bev = SocketBufferEvent::create(base_, fd, BufferEvent::kCloseOnFree);
   std::weak_ptr<TcpConn> weak = conn;
   TcpConn* raw = conn.get();
   conn->bev->setcb([this, weak](BufferEvent&) { if (auto c = weak.lock()) read_tcp(c); }, nullptr,

@@ -1,5 +1,5 @@
-// Client: starting requests, resolving, connecting (each address in turn,
-// retries with backoff), TLS hand-off, timeouts and completion. The
+// Client: starting requests, connecting (through dns::Connector, retries
+// with backoff), TLS hand-off, timeouts and completion. The
 // exchange itself (request out, response in) is in client_exchange.cpp.
 #include "engine/http/client.h"
 
@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "engine/http/detail/connection_pool.h"
+#include "engine/io/socket_buffer_event.h"
 #include "engine/util/units.h"
 
 namespace ev::http {
@@ -36,7 +37,11 @@ constexpr Duration kMaxRetryDelay = std::chrono::seconds(30);
 }  // namespace
 
 Client::Client(EventBase& base, ClientOptions options)
-    : base_(base), opts_(std::move(options)), pool_(std::make_unique<detail::ConnectionPool>(opts_.max_idle)) {
+    : base_(base),
+      opts_(std::move(options)),
+      pool_(std::make_unique<detail::ConnectionPool>(opts_.max_idle)),
+      connector_(base, opts_.resolver) {
+  connector_.set_trace([this](const std::string& line) { trace(Trace::kInfo, line); });
   total_timer_.assign_timer(base, &Client::on_total_timeout, this);
   connect_timer_.assign_timer(base, &Client::on_connect_timeout, this);
   retry_timer_.assign_timer(base, &Client::on_retry, this);
@@ -71,8 +76,7 @@ void Client::start(ClientRequest request, Handlers handlers) {
 }
 
 void Client::cancel() {
-  if (dns_request_ && opts_.resolver) opts_.resolver->cancel(dns_request_);
-  dns_request_ = nullptr;
+  connector_.cancel();
   total_timer_.del();
   connect_timer_.del();
   retry_timer_.del();
@@ -119,101 +123,50 @@ void Client::begin_attempt() {
       return send_request();
     }
   }
-  addrs_.clear();
-  next_addr_ = 0;
-  last_errno_ = 0;
-  if (auto ip = parse_ip(url.host, url.effective_port())) {
-    addrs_.push_back(*ip);
-    return connect_next();
-  }
-  resolve();
+  state_ = parse_ip(url.host) ? State::kConnecting : State::kResolving;
+  dns::Connector::Options copts;
+  copts.timeout = opts_.connect_timeout;
+  connector_.connect(url.host, url.effective_port(), copts,
+                     [this](std::unique_ptr<SocketBufferEvent> bev, const dns::Connector::Result& r) {
+                       connect_done(std::move(bev), r);
+                     });
 }
 
-void Client::resolve() {
-  const std::string host = req_.url.host;
-  const int port = req_.url.effective_port();
-  if (!opts_.resolver) {
-    if (host == "localhost") {
-      addrs_ = {*parse_ip("127.0.0.1", port), *parse_ip("::1", port)};
-      return connect_next();
-    }
-    return finish(ClientError::kDns, "cannot resolve '" + host + "': no resolver");
+// The Connector's answer: a connected socket, or why there is none.
+void Client::connect_done(std::unique_ptr<SocketBufferEvent> bev, const dns::Connector::Result& r) {
+  result_.time.dns += r.dns;
+  result_.time.connect += r.connect;
+  using E = dns::Connector::Error;
+  switch (r.error) {
+    case E::kNone: break;
+    case E::kResolve: return finish(ClientError::kDns, r.message);
+    case E::kResolveTimeout:
+    case E::kTimeout: return schedule_retry(ClientError::kTimeout, r.message);
+    case E::kRefused: return schedule_retry(ClientError::kRefused, r.message);
+    case E::kConnect: return schedule_retry(ClientError::kConnectFailed, r.message);
   }
-  state_ = State::kResolving;
-  phase_started_ = std::chrono::steady_clock::now();
-  trace_info("resolving %s", host.c_str());
-  dns_request_ = opts_.resolver->getaddrinfo(host, port, AF_UNSPEC, [this, host, port](int err, const auto& addrs) {
-    dns_request_ = nullptr;
-    mark(result_.time.dns, phase_started_);
-    addrs_ = addrs;
-    if (addrs_.empty() && host == "localhost")  // no hosts file: the usual loopbacks
-      addrs_ = {*parse_ip("127.0.0.1", port), *parse_ip("::1", port)};
-    if (!addrs_.empty()) return connect_next();
-    std::string why = "cannot resolve '" + host + "': " + dns::dns_err_to_string(err);
-    if (err == dns::kErrTimeout) return schedule_retry(ClientError::kTimeout, why);
-    finish(ClientError::kDns, why);
-  });
-}
-
-// Starts connecting to the next address; when none is left, the attempt failed.
-void Client::connect_next() {
-  state_ = State::kConnecting;
-  conn_.reset();
-  while (next_addr_ < addrs_.size()) {
-    const SocketAddress& addr = addrs_[next_addr_++];
-    trace_info("connecting to %s", addr.to_string().c_str());
-    phase_started_ = std::chrono::steady_clock::now();
-    conn_ = BufferEvent::socket(base_, -1, BufferEvent::kCloseOnFree);
-    conn_->setcb(nullptr, nullptr, [this](BufferEvent&, short what) { on_connect_event(what); });
-    if (conn_->connect(addr) == 0) {
-      if (opts_.connect_timeout) connect_timer_.add(*opts_.connect_timeout);
-      return;
-    }
-    last_errno_ = errno;
-    trace_info("%s: %s", addr.to_string().c_str(), std::strerror(last_errno_));
-  }
-  conn_.reset();
-  connect_failed();
-}
-
-void Client::on_connect_event(short what) {
-  connect_timer_.del();
-  if (state_ == State::kTlsHandshake) {
-    if (what & BufferEvent::kConnected) {
-      mark(result_.time.tls, phase_started_);
-      trace_info("TLS handshake with %s done", req_.url.host.c_str());
-      return send_request();
-    }
-    return finish(ClientError::kTls, "TLS handshake with " + req_.url.host_header() + ": " + opts_.tls->error(*conn_));
-  }
-  mark(result_.time.connect, phase_started_);
-  if (what & BufferEvent::kConnected) return connected();
-  last_errno_ = errno ? errno : ECONNREFUSED;
-  trace_info("%s: %s", addrs_[next_addr_ - 1].to_string().c_str(), std::strerror(last_errno_));
-  connect_next();  // destroys the BufferEvent running this callback: allowed
-}
-
-void Client::connected() {
-  trace_info("connected to %s", addrs_[next_addr_ - 1].to_string().c_str());
+  conn_ = std::move(bev);
   if (req_.url.scheme != "https") return send_request();
   state_ = State::kTlsHandshake;
   phase_started_ = std::chrono::steady_clock::now();
   std::string why;
-  std::unique_ptr<BufferEvent> tls = opts_.tls->wrap(std::move(conn_), req_.url, &why);
+  std::unique_ptr<BufferEvent> tls = opts_.tls->wrap(std::move(conn_), req_.url.host, 0, &why);
   if (!tls) return finish(ClientError::kTls, "TLS with " + req_.url.host_header() + ": " + why);
   conn_ = std::move(tls);
-  conn_->setcb(nullptr, nullptr, [this](BufferEvent&, short what) { on_connect_event(what); });
+  conn_->setcb(nullptr, nullptr, [this](BufferEvent&, short what) { on_handshake_event(what); });
   conn_->enable(kRead | kWrite);
   if (opts_.connect_timeout) connect_timer_.add(*opts_.connect_timeout);
 }
 
-void Client::connect_failed() {
-  const Uri& url = req_.url;
-  std::string target = addrs_.size() == 1 ? addrs_.front().to_string()
-                                           : url.host + " port " + std::to_string(url.effective_port());
-  if (last_errno_ == ETIMEDOUT) return schedule_retry(ClientError::kTimeout, "connect to " + target + ": timed out");
-  ClientError kind = last_errno_ == ECONNREFUSED ? ClientError::kRefused : ClientError::kConnectFailed;
-  schedule_retry(kind, "connect to " + target + ": " + std::strerror(last_errno_ ? last_errno_ : ECONNREFUSED));
+void Client::on_handshake_event(short what) {
+  connect_timer_.del();
+  mark(result_.time.tls, phase_started_);
+  if (what & BufferEvent::kConnected) {
+    trace_info("TLS handshake with %s done", req_.url.host.c_str());
+    return send_request();
+  }
+  std::string why = conn_->error_detail();
+  finish(ClientError::kTls, "TLS handshake with " + req_.url.host_header() + ": " + (why.empty() ? "TLS failure" : why));
 }
 
 void Client::schedule_retry(ClientError kind, const std::string& why) {
@@ -238,11 +191,8 @@ void Client::on_total_timeout(int, short, void* arg) {
 
 void Client::on_connect_timeout(int, short, void* arg) {
   auto* c = static_cast<Client*>(arg);
-  c->mark(c->result_.time.connect, c->phase_started_);
-  if (c->state_ == State::kTlsHandshake) return c->finish(ClientError::kTimeout, "TLS handshake timed out");
-  c->last_errno_ = ETIMEDOUT;
-  c->trace_info("%s: connect timed out", c->addrs_[c->next_addr_ - 1].to_string().c_str());
-  c->connect_next();
+  c->mark(c->result_.time.tls, c->phase_started_);
+  c->finish(ClientError::kTimeout, "TLS handshake timed out");
 }
 
 void Client::on_retry(int, short, void* arg) { static_cast<Client*>(arg)->begin_attempt(); }

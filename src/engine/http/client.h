@@ -15,8 +15,8 @@
 // - Redirects (follow_redirects): Location resolved against the request
 //   URL; 301/302/303 become GET without a body (HEAD stays HEAD), 307/308
 //   keep the method and body. Credentials are dropped when the origin changes.
-// - HTTPS goes through a TlsConnector that wraps the connected TCP
-//   BufferEvent; without one, https:// URLs fail with kUnsupported.
+// - HTTPS goes through a tls::ClientConnector that wraps the connected
+//   socket; without one, https:// URLs fail with kUnsupported.
 //
 // Callbacks run from the loop. The Client may be destroyed or cancelled
 // from inside on_head, on_body and on_complete (not on_trace); cancel()
@@ -34,6 +34,7 @@
 
 #include "engine/core/event.h"
 #include "engine/core/event_base.h"
+#include "engine/dns/connector.h"
 #include "engine/dns/resolver.h"
 #include "engine/http/headers.h"
 #include "engine/http/parser.h"
@@ -41,6 +42,7 @@
 #include "engine/http/uri.h"
 #include "engine/io/buffer.h"
 #include "engine/io/buffer_event.h"
+#include "engine/tls/client_connector.h"
 #include "engine/util/sockaddr.h"
 
 namespace ev::http {
@@ -59,7 +61,7 @@ enum class ClientError {
   kDns,               // the name did not resolve
   kTls,               // handshake or certificate verification
   kTooManyRedirects,  // more than max_redirects
-  kUnsupported,       // a scheme we cannot speak (https without a TlsConnector)
+  kUnsupported,       // a scheme we cannot speak (https without a tls::ClientConnector)
   kIo,                // a local error: reading the upload, a socket call
 };
 // "refused", "timeout", ... for messages and logs.
@@ -94,17 +96,6 @@ struct ClientResult {
   Timings time;
 };
 
-// Makes a TLS connection over a connected TCP BufferEvent (which the
-// returned one owns, e.g. as a filter). The returned BufferEvent reports
-// kConnected through its event callback once the handshake is done, or
-// kError; error() then says why (verification, handshake).
-class TlsConnector {
- public:
-  virtual ~TlsConnector() = default;
-  virtual std::unique_ptr<BufferEvent> wrap(std::unique_ptr<BufferEvent> tcp, const Uri& url, std::string* why) = 0;
-  virtual std::string error(BufferEvent& tls) = 0;
-};
-
 struct ClientOptions {
   std::optional<Duration> connect_timeout;  // per address; nullopt: the kernel's
   std::optional<Duration> total_timeout;    // the whole operation
@@ -115,7 +106,7 @@ struct ClientOptions {
   Limits limits;                    // for response heads (body limit: max_body_size)
   std::size_t max_idle = 4;         // kept-alive connections in the pool
   dns::Resolver* resolver = nullptr;  // for host names; borrowed
-  std::shared_ptr<TlsConnector> tls;  // for https://
+  std::shared_ptr<tls::ClientConnector> tls;  // for https://
   std::string user_agent;             // empty: no User-Agent header
 };
 
@@ -161,11 +152,8 @@ class Client {
 
   // Connecting (client.cpp).
   void begin_attempt();
-  void resolve();
-  void connect_next();
-  void on_connect_event(short what);
-  void connected();
-  void connect_failed();
+  void connect_done(std::unique_ptr<SocketBufferEvent> bev, const dns::Connector::Result& r);
+  void on_handshake_event(short what);
   void schedule_retry(ClientError kind, const std::string& why);
   // The exchange (client_exchange.cpp).
   void send_request();
@@ -203,12 +191,9 @@ class Client {
   TimePoint started_{}, phase_started_{};
 
   // Connecting.
-  std::vector<SocketAddress> addrs_;
-  std::size_t next_addr_ = 0;
-  int last_errno_ = 0;
+  dns::Connector connector_;
   bool reused_ = false;         // the connection came from the pool
   bool stale_retried_ = false;  // a reused connection already failed once
-  dns::Resolver::Request* dns_request_ = nullptr;  // to cancel
   std::unique_ptr<BufferEvent> conn_;
 
   // The exchange.

@@ -2,7 +2,6 @@
 
 #include <chrono>
 
-#include "engine/tls/tls_buffer_event.h"
 #include "engine/util/socket.h"
 
 namespace ev::http::detail {
@@ -21,13 +20,9 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 
 }  // namespace
 
-Connection::Connection(Server& server, int fd, const SocketAddress& peer, bool reject)
-    : server_(server), fd_(fd), reject_(reject) {
-  if (server.settings_.tls) {
-    std::string why;
-    bev_ = tls::TlsBufferEvent::accept_socket(server.base_, fd, server.settings_.tls, 0, &why);
-  }
-  if (!bev_) bev_ = BufferEvent::socket(server.base_, fd, BufferEvent::kCloseOnFree);
+Connection::Connection(Server& server, std::unique_ptr<BufferEvent> bev, int fd, const SocketAddress& peer,
+                       bool reject)
+    : server_(server), fd_(fd), bev_(std::move(bev)), reject_(reject) {
   req_.conn_ = this;
   req_.peer_ = peer;
 }
@@ -114,6 +109,7 @@ void Connection::on_header_timeout(int, short, void* self) {
 
 // Checks a parsed head; false after answering an error.
 bool Connection::begin_request() {
+  any_request_ = true;
   const RequestHead& head = req_.head_;
   auto uri = head.target == "*" ? std::optional<Uri>(Uri{}) : Uri::parse(head.target);
   if (!uri || (head.target.front() != '/' && head.target != "*" && uri->scheme.empty())) {
@@ -208,9 +204,11 @@ void Connection::on_event(short what) {
     peer_eof_ = true;  // do not linger for more input
     return;
   }
-  if (what & BufferEvent::kError) {
-    auto* tls = dynamic_cast<tls::TlsBufferEvent*>(bev_.get());
-    if (tls && !tls->handshake_done() && server_.error_) server_.error_(req_.peer_, tls->error());
+  // A layer that failed before any request (a TLS handshake with a peer
+  // that speaks plain HTTP, say) says why; the server's owner may log it.
+  if ((what & BufferEvent::kError) && !any_request_ && server_.error_) {
+    std::string why = bev_->error_detail();
+    if (!why.empty()) server_.error_(req_.peer_, why);
   }
   destroy();
 }

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "engine/http/detail/connection.h"
+#include "engine/io/socket_buffer_event.h"
 
 namespace ev::http {
 
@@ -43,7 +44,15 @@ void Server::accept(int fd, const SocketAddress& peer) {
   std::size_t count = connections_.size();
   if (settings_.shared_count) count = settings_.shared_count->fetch_add(1);
   bool reject = settings_.max_connections && count >= settings_.max_connections;
-  auto conn = std::make_unique<detail::Connection>(*this, fd, peer, reject);
+  std::string why;
+  std::unique_ptr<BufferEvent> bev =
+      bevcb_ ? bevcb_(base_, fd, &why) : SocketBufferEvent::create(base_, fd, BufferEvent::kCloseOnFree);
+  if (!bev) {
+    if (settings_.shared_count) settings_.shared_count->fetch_sub(1);
+    if (error_) error_(peer, why);
+    return;
+  }
+  auto conn = std::make_unique<detail::Connection>(*this, std::move(bev), fd, peer, reject);
   conn->index = connections_.size();
   detail::Connection* raw = conn.get();
   connections_.push_back(std::move(conn));

@@ -27,8 +27,8 @@
 #include "engine/http/parser.h"
 #include "engine/http/uri.h"
 #include "engine/io/buffer.h"
+#include "engine/io/buffer_event.h"
 #include "engine/io/listener.h"
-#include "engine/tls/context.h"
 #include "engine/util/sockaddr.h"
 
 namespace ev::http {
@@ -47,8 +47,6 @@ struct ServerSettings {
   // Methods answered at all (empty: any); others get 405 with Allow.
   std::vector<std::string> allowed_methods;
   std::string server_name = "evtool";  // the Server header
-  // HTTPS: connections are TLS (accepting mode) with this context.
-  std::shared_ptr<tls::Context> tls;
 };
 
 // One request and its reply. Valid inside the handler, and until its reply
@@ -111,9 +109,15 @@ class Server {
   // Called once per finished reply (also the server's own error replies,
   // whose method and target may be empty if the request line was bad).
   using LogCallback = std::function<void(const Request& req)>;
-  // Called when a connection fails before any request (a TLS handshake
-  // that went wrong, e.g. a client speaking plain HTTP to HTTPS).
+  // Called when a connection fails before any request with a reason its
+  // BufferEvent gives (error_detail(): a TLS handshake that went wrong,
+  // e.g. a client speaking plain HTTP to HTTPS).
   using ErrorCallback = std::function<void(const SocketAddress& peer, const std::string& what)>;
+  // Makes the BufferEvent of an accepted socket (libevent's
+  // evhttp_set_bevcb): a TLS layer in accepting mode, say. It owns fd; on
+  // failure it closes it and returns nullptr with `why` set. The server
+  // never learns what the layers are. Default: a socket BufferEvent.
+  using BevFactory = std::function<std::unique_ptr<BufferEvent>(EventBase& base, int fd, std::string* why)>;
 
   explicit Server(EventBase& base, ServerSettings settings = {});
   ~Server();
@@ -125,6 +129,11 @@ class Server {
   bool bind(const SocketAddress& addr, int listener_flags, std::string* why);
   // The bound addresses (real ports when bound to port 0), in bind order.
   std::vector<SocketAddress> addresses() const;
+
+  // Serves a connection accepted elsewhere (a listener the caller owns,
+  // e.g. shared with other protocols); the server owns fd from now on.
+  void accept(int fd, const SocketAddress& peer);
+  void set_bevcb(BevFactory factory) { bevcb_ = std::move(factory); }
 
   // `path` is matched exactly against the request's path (without query).
   void set_callback(std::string path, Handler handler);
@@ -141,7 +150,6 @@ class Server {
  private:
   friend class detail::Connection;
   friend class Request;
-  void accept(int fd, const SocketAddress& peer);
   void dispatch(Request& req);
   void closed(detail::Connection* conn);
   void logged(const Request& req) {
@@ -157,6 +165,7 @@ class Server {
   Handler generic_;
   LogCallback log_;
   ErrorCallback error_;
+  BevFactory bevcb_;
   std::vector<std::unique_ptr<detail::Connection>> connections_;
   std::vector<std::unique_ptr<detail::Connection>> dead_;  // closed, freed by reaper_
   Event reaper_;

@@ -1,18 +1,21 @@
-// BufferEvent: a connection with an input and an output Buffer. The loop
-// fills `input()` from the socket and drains `output()` into it; the
-// callbacks hear about data, progress and events (connected, EOF, errors,
-// timeouts). The guide's sections 六 and 七.
+// BufferEvent: a connection with an input and an output Buffer, and the
+// callbacks that hear about data, progress and events (connected, EOF,
+// errors, timeouts). This is the part every kind shares (libevent's
+// bufferevent.c); the kinds are SocketBufferEvent (socket_buffer_event.h),
+// pairs and filters (below), and TLS (engine/tls).
 //
 // A BufferEvent belongs to one EventBase and is owned by the caller; it may
 // be destroyed from inside its own callbacks. Writing to a socket whose
 // peer is gone raises SIGPIPE: commands ignore SIGPIPE at startup.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
-#include <string_view>
-#include <vector>
+#include <string>
+#include <utility>
 
 #include "engine/core/event.h"
 #include "engine/core/event_base.h"
@@ -21,10 +24,6 @@
 #include "engine/util/sockaddr.h"
 
 namespace ev {
-
-namespace dns {
-class Resolver;
-}
 
 class BufferEvent {
  public:
@@ -47,9 +46,6 @@ class BufferEvent {
   using DataCallback = std::function<void(BufferEvent& bev)>;
   using EventCallback = std::function<void(BufferEvent& bev, short what)>;
 
-  // Wraps fd (-1: a socket created later by connect()).
-  static std::unique_ptr<BufferEvent> socket(EventBase& base, int fd, int options);
-
   // Two BufferEvents joined in memory: what one writes, the other reads
   // (no socket, no copy: segments move). Callbacks are always deferred, so
   // the two sides can answer each other without recursion. Flushing one
@@ -65,20 +61,11 @@ class BufferEvent {
   using FilterFn = std::function<FilterResult(Buffer& src, Buffer& dst, ssize_t limit, Flush mode)>;
   static std::unique_ptr<BufferEvent> filter(std::unique_ptr<BufferEvent> underlying, FilterFn input, FilterFn output,
                                              int options);
-  // The BufferEvent a filter wraps, or nullptr.
+  // The BufferEvent a filter or TLS layer wraps, or nullptr.
   virtual BufferEvent* underlying() { return nullptr; }
   virtual ~BufferEvent();
   BufferEvent(const BufferEvent&) = delete;
   BufferEvent& operator=(const BufferEvent&) = delete;
-
-  // Starts a non-blocking connect; kConnected or kError arrives through the
-  // event callback. 0, or -1 if the connect failed at once.
-  int connect(const SocketAddress& addr);
-  // Resolves `host` with `resolver` (A and AAAA, or one `family`) and
-  // connects to each address in turn until one accepts; kConnected, or
-  // kError once every address failed (dns_error() says if resolving did).
-  int connect_hostname(dns::Resolver& resolver, int family, std::string_view host, int port);
-  int dns_error() const { return hostname_ ? hostname_->dns_error : 0; }
 
   void setcb(DataCallback readcb, DataCallback writecb, EventCallback eventcb);
   // kRead / kWrite. A new BufferEvent has writing enabled and reading
@@ -100,7 +87,9 @@ class BufferEvent {
   void setwatermark(short events, std::size_t low, std::size_t high);
   // A direction that makes no progress for this long reports kTimedOut
   // (with kReading or kWriting) and is disabled. nullopt: no timeout.
-  void set_timeouts(std::optional<Duration> read, std::optional<Duration> write);
+  // Layers over a socket (TLS, filters) time the socket beneath; a pair has
+  // no I/O to time and refuses (-1).
+  virtual int set_timeouts(std::optional<Duration> read, std::optional<Duration> write);
 
   // Flush::Finished on kWrite: once output is empty, shut down the write
   // side (half-close). Returns 1 if data remains to be written, else 0.
@@ -113,9 +102,11 @@ class BufferEvent {
   std::size_t max_single_read() const { return max_read_; }
   std::size_t max_single_write() const { return max_write_; }
 
-  // Rate limits: a bucket of our own (nullptr removes it) and/or a share
-  // of a group's. Reads and writes wait for the next tick when either is
-  // empty. The limits are what may be read / written now.
+  // Rate limits (rate_limit.cpp): a bucket of our own (nullptr removes it)
+  // and/or a share of a group's, counted on the socket's bytes (a TLS or
+  // filter layer passes them to the socket beneath; a pair refuses, -1).
+  // Reads and writes wait for the next tick when either is empty. The
+  // limits are what may be read / written now.
   int set_rate_limit(const TokenBucketConfig* cfg);
   int add_to_rate_limit_group(RateLimitGroup& group);
   int remove_from_rate_limit_group();
@@ -125,23 +116,27 @@ class BufferEvent {
   ssize_t get_max_to_write();
   int decrement_read_limit(ssize_t n);
   int decrement_write_limit(ssize_t n);
-  // Called by the group at a new tick.
-  void rate_limit_refilled();
 
-  int fd() const { return fd_; }
+  // The socket's descriptor (-1 for kinds without one of their own).
+  virtual int fd() const { return -1; }
   EventBase& base() { return base_; }
-  // Peer address for a connected socket (empty if unknown).
-  std::optional<SocketAddress> peer_address() const;
+  // Peer address of the connection beneath (empty if unknown).
+  virtual std::optional<SocketAddress> peer_address() const;
+  // Why the last kError happened when errno cannot say (a TLS layer's
+  // OpenSSL reason); empty otherwise.
+  virtual std::string error_detail() const { return {}; }
 
  protected:
-  BufferEvent(EventBase& base, int fd, int options);
+  BufferEvent(EventBase& base, int options);
 
-  // What a kind of BufferEvent does when its state changes; the socket
-  // kind (this class) adds and removes its read and write events.
-  virtual void schedule_read_event();
-  virtual void schedule_write_event();
-  virtual void output_changed();
-  virtual void input_changed();
+  // What a kind does when its state changes: a socket adds and removes its
+  // read and write events, a pair moves data to its partner, and so on.
+  virtual void schedule_read_event() = 0;
+  virtual void schedule_write_event() = 0;
+  virtual void output_changed() = 0;
+  virtual void input_changed() = 0;
+  // The rate-limit accounting of the socket beneath (made when `create`).
+  virtual RateLimitState* rate_limit_state(bool create);
   // Callbacks, run now or deferred to the loop (kDeferCallbacks).
   void run_readcb();
   void run_writecb();
@@ -152,31 +147,15 @@ class BufferEvent {
   Buffer input_, output_;
   short enabled_ = kWrite;
   std::size_t read_low_ = 0, read_high_ = 0, write_low_ = 0;
+  std::size_t max_read_ = 256 * 1024, max_write_ = 256 * 1024;
   // Cleared by the destructor so a callback that destroys us is noticed.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
  private:
-  static void on_readable(int fd, short what, void* arg);
-  static void on_writable(int fd, short what, void* arg);
   static void on_deferred(int fd, short what, void* arg);
-  void handle_read(short what);
-  void handle_write(short what);
-  void finish_shutdown();
-  bool try_next_address();
-  void write_now();
-  static int add_with_timeout(Event& ev, std::optional<Duration> timeout);
-  static void on_refill(int fd, short what, void* arg);
-  void wait_for_tokens();
-  void spend(bool reading, ssize_t n);
-
-  int fd_;
-  Event read_ev_, write_ev_;
-  std::unique_ptr<Event> deferred_ev_, refill_ev_;  // made on first use
   Event& deferred_event();
-  Event& refill_event();
-  std::unique_ptr<TokenBucket> bucket_;
-  RateLimitGroup* group_ = nullptr;
-  bool read_limited_ = false, write_limited_ = false;  // out of tokens
+
+  std::unique_ptr<Event> deferred_ev_;  // made on first use
   // Shared so that a callback replaced (setcb) or destroyed with us while
   // it runs lives until it returns.
   struct Callbacks {
@@ -184,21 +163,9 @@ class BufferEvent {
     EventCallback event;
   };
   std::shared_ptr<const Callbacks> cbs_ = std::make_shared<const Callbacks>();
-  bool connecting_ = false;
-  bool read_paused_ = false;   // input reached the high watermark
-  bool shutdown_pending_ = false;
-  std::optional<Duration> read_timeout_, write_timeout_;
-  std::size_t max_read_ = 256 * 1024, max_write_ = 256 * 1024;
   short deferred_what_ = 0;  // event bits waiting to be delivered
   int deferred_errno_ = 0;   // errno when they happened, restored for the callback
   bool deferred_read_ = false, deferred_write_ = false;
-  struct HostnameConnect {  // connect_hostname's state, only while it is used
-    std::vector<SocketAddress> addrs;  // the ones left to try
-    std::size_t next = 0;
-    int dns_error = 0;
-  };
-  std::unique_ptr<HostnameConnect> hostname_;
-  bool in_read_callback_ = false;
 };
 
 }  // namespace ev

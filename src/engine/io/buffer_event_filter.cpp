@@ -8,7 +8,7 @@ namespace {
 class FilterBufferEvent final : public BufferEvent {
  public:
   FilterBufferEvent(std::unique_ptr<BufferEvent> under, FilterFn in, FilterFn out, int options)
-      : BufferEvent(under->base(), -1, options), under_(std::move(under)), in_(std::move(in)), out_(std::move(out)) {
+      : BufferEvent(under->base(), options), under_(std::move(under)), in_(std::move(in)), out_(std::move(out)) {
     under_->setcb([this](BufferEvent&) { pull(Flush::Normal); }, [this](BufferEvent&) { drained(); },
                   [this](BufferEvent&, short what) { underlying_event(what); });
     pull_ev_.assign(base_, -1, 0, &FilterBufferEvent::on_pull, this);

@@ -8,7 +8,7 @@ namespace {
 
 class PairBufferEvent final : public BufferEvent {
  public:
-  PairBufferEvent(EventBase& base, int options) : BufferEvent(base, -1, options | kDeferCallbacks) {}
+  PairBufferEvent(EventBase& base, int options) : BufferEvent(base, options | kDeferCallbacks) {}
   ~PairBufferEvent() override {
     if (partner_) partner_->partner_ = nullptr;
   }

@@ -59,7 +59,7 @@ RateLimitGroup::RateLimitGroup(EventBase& base, const TokenBucketConfig& cfg, Cl
 }
 
 RateLimitGroup::~RateLimitGroup() {
-  for (BufferEvent* bev : std::vector<BufferEvent*>(members_)) bev->remove_from_rate_limit_group();
+  for (RateLimitState* m : std::vector<RateLimitState*>(members_)) m->leave();
 }
 
 void RateLimitGroup::set_config(const TokenBucketConfig& cfg) { bucket_ = TokenBucket(cfg, bucket_.tick_of(clock_())); }
@@ -103,9 +103,9 @@ ssize_t RateLimitGroup::share_of(ssize_t limit) const {
 ssize_t RateLimitGroup::read_share() { return share_of(bucket().read_limit()); }
 ssize_t RateLimitGroup::write_share() { return share_of(bucket().write_limit()); }
 
-void RateLimitGroup::add_member(BufferEvent* bev) { members_.push_back(bev); }
+void RateLimitGroup::add_member(RateLimitState* member) { members_.push_back(member); }
 
-void RateLimitGroup::remove_member(BufferEvent* bev) { std::erase(members_, bev); }
+void RateLimitGroup::remove_member(RateLimitState* member) { std::erase(members_, member); }
 
 // Wake the members at the next tick, when the bucket has tokens again.
 void RateLimitGroup::arm_timer() {
@@ -117,7 +117,153 @@ void RateLimitGroup::arm_timer() {
 
 void RateLimitGroup::on_tick(int, short, void* arg) {
   auto* g = static_cast<RateLimitGroup*>(arg);
-  for (BufferEvent* bev : std::vector<BufferEvent*>(g->members_)) bev->rate_limit_refilled();
+  for (RateLimitState* m : std::vector<RateLimitState*>(g->members_)) m->refilled();
+}
+
+// ---- one BufferEvent's limits -------------------------------------------
+
+RateLimitState::~RateLimitState() { leave(); }
+
+int RateLimitState::set_bucket(const TokenBucketConfig* cfg) {
+  refill_ev_.del();  // a direction waiting for the old bucket's tick tries the new one
+  if (!cfg) {
+    bucket_.reset();
+  } else {
+    bucket_ = std::make_unique<TokenBucket>(*cfg, 0);
+    *bucket_ = TokenBucket(*cfg, bucket_->tick_of(base_.now_us()));
+  }
+  refilled();
+  return 0;
+}
+
+int RateLimitState::join(RateLimitGroup& group) {
+  if (group_ == &group) return 0;
+  leave();
+  group_ = &group;
+  group.add_member(this);
+  return 0;
+}
+
+int RateLimitState::leave() {
+  if (!group_) return 0;
+  group_->remove_member(this);
+  group_ = nullptr;
+  refilled();
+  return 0;
+}
+
+ssize_t RateLimitState::read_limit(ssize_t cap) {
+  if (!bucket_) return cap;
+  bucket_->update(bucket_->tick_of(base_.now_us()));
+  return bucket_->read_limit();
+}
+
+ssize_t RateLimitState::write_limit(ssize_t cap) {
+  if (!bucket_) return cap;
+  bucket_->update(bucket_->tick_of(base_.now_us()));
+  return bucket_->write_limit();
+}
+
+ssize_t RateLimitState::max_to_read(ssize_t cap) {
+  ssize_t n = std::min(cap, read_limit(cap));
+  return group_ ? std::min(n, group_->read_share()) : n;
+}
+
+ssize_t RateLimitState::max_to_write(ssize_t cap) {
+  ssize_t n = std::min(cap, write_limit(cap));
+  return group_ ? std::min(n, group_->write_share()) : n;
+}
+
+void RateLimitState::decrement_read(ssize_t n) {
+  if (bucket_) bucket_->decrement_read(n);
+}
+
+void RateLimitState::decrement_write(ssize_t n) {
+  if (bucket_) bucket_->decrement_write(n);
+}
+
+void RateLimitState::spend(bool reading, ssize_t n) {
+  if (reading) {
+    decrement_read(n);
+    if (group_) group_->spend_read(n);
+  } else {
+    decrement_write(n);
+    if (group_) group_->spend_write(n);
+  }
+}
+
+// Sleep until the next tick of the own bucket (a group wakes its members
+// itself, once its timer is armed).
+void RateLimitState::exhausted(bool reading) {
+  (reading ? read_blocked_ : write_blocked_) = true;
+  if (group_) {
+    if (group_->read_limit() <= 0) group_->decrement_read(0);
+    if (group_->write_limit() <= 0) group_->decrement_write(0);
+  }
+  if (!bucket_ || refill_ev_.pending(kTimeout)) return;
+  std::int64_t tick_us = bucket_->config().tick.count();
+  refill_ev_.add(Duration(tick_us - base_.now_us() % tick_us));
+}
+
+void RateLimitState::on_refill(int, short, void* arg) { static_cast<RateLimitState*>(arg)->refilled(); }
+
+void RateLimitState::refilled() {
+  if (!read_blocked_ && !write_blocked_) return;
+  read_blocked_ = write_blocked_ = false;
+  wake_(owner_);
+}
+
+// ---- the BufferEvent API --------------------------------------------------
+
+// A layer without a socket of its own counts the bytes of the one beneath.
+RateLimitState* BufferEvent::rate_limit_state(bool create) {
+  return underlying() ? underlying()->rate_limit_state(create) : nullptr;
+}
+
+int BufferEvent::set_rate_limit(const TokenBucketConfig* cfg) {
+  RateLimitState* s = rate_limit_state(cfg != nullptr);
+  if (!s) return cfg ? -1 : 0;
+  return s->set_bucket(cfg);
+}
+
+int BufferEvent::add_to_rate_limit_group(RateLimitGroup& group) {
+  RateLimitState* s = rate_limit_state(true);
+  return s ? s->join(group) : -1;
+}
+
+int BufferEvent::remove_from_rate_limit_group() {
+  RateLimitState* s = rate_limit_state(false);
+  return s ? s->leave() : 0;
+}
+
+ssize_t BufferEvent::get_read_limit() {
+  RateLimitState* s = rate_limit_state(false);
+  return s ? s->read_limit(static_cast<ssize_t>(max_read_)) : static_cast<ssize_t>(max_read_);
+}
+
+ssize_t BufferEvent::get_write_limit() {
+  RateLimitState* s = rate_limit_state(false);
+  return s ? s->write_limit(static_cast<ssize_t>(max_write_)) : static_cast<ssize_t>(max_write_);
+}
+
+ssize_t BufferEvent::get_max_to_read() {
+  RateLimitState* s = rate_limit_state(false);
+  return s ? s->max_to_read(static_cast<ssize_t>(max_read_)) : static_cast<ssize_t>(max_read_);
+}
+
+ssize_t BufferEvent::get_max_to_write() {
+  RateLimitState* s = rate_limit_state(false);
+  return s ? s->max_to_write(static_cast<ssize_t>(max_write_)) : static_cast<ssize_t>(max_write_);
+}
+
+int BufferEvent::decrement_read_limit(ssize_t n) {
+  if (RateLimitState* s = rate_limit_state(false)) s->decrement_read(n);
+  return 0;
+}
+
+int BufferEvent::decrement_write_limit(ssize_t n) {
+  if (RateLimitState* s = rate_limit_state(false)) s->decrement_write(n);
+  return 0;
 }
 
 }  // namespace ev

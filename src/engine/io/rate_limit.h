@@ -9,14 +9,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "engine/core/event.h"
 
 namespace ev {
 
-class BufferEvent;
 class EventBase;
+class RateLimitState;
 
 struct TokenBucketConfig {
   std::size_t read_rate = 0;    // bytes per tick
@@ -74,14 +75,14 @@ class RateLimitGroup {
   void reset_totals() { total_read_ = total_written_ = 0; }
   std::size_t members() const { return members_.size(); }
 
-  // For BufferEvent: the most one member may read / write now.
+  // For RateLimitState: the most one member may read / write now.
   ssize_t read_share();
   ssize_t write_share();
-  // For BufferEvent: bytes a member read / wrote (decremented and counted).
+  // For RateLimitState: bytes a member read / wrote (decremented and counted).
   void spend_read(ssize_t n);
   void spend_write(ssize_t n);
-  void add_member(BufferEvent* bev);
-  void remove_member(BufferEvent* bev);
+  void add_member(RateLimitState* member);
+  void remove_member(RateLimitState* member);
 
  private:
   TokenBucket& bucket();
@@ -93,9 +94,60 @@ class RateLimitGroup {
   ClockFn clock_;
   TokenBucket bucket_;
   std::size_t min_share_ = 64;
-  std::vector<BufferEvent*> members_;
+  std::vector<RateLimitState*> members_;
   std::uint64_t total_read_ = 0, total_written_ = 0;
   Event timer_;
+};
+
+// The accounting of one socket BufferEvent (libevent's
+// bufferevent_ratelim.c): its own bucket and/or a share of a group's, and
+// which direction waits for tokens. Made on the first rate-limit call, so
+// connections without limits pay nothing for it. `wake(owner)` runs when a
+// waiting direction may go on.
+class RateLimitState {
+ public:
+  using WakeFn = void (*)(void* owner);
+  RateLimitState(EventBase& base, WakeFn wake, void* owner) : base_(base), wake_(wake), owner_(owner) {
+    refill_ev_.assign_timer(base, &RateLimitState::on_refill, this);
+  }
+  ~RateLimitState();  // leaves its group
+  RateLimitState(const RateLimitState&) = delete;
+  RateLimitState& operator=(const RateLimitState&) = delete;
+
+  int set_bucket(const TokenBucketConfig* cfg);  // nullptr removes it
+  int join(RateLimitGroup& group);
+  int leave();
+  bool active() const { return bucket_ || group_; }
+
+  // What may move now: `cap` (the BufferEvent's max single read / write)
+  // limited by the own bucket, and by the group's share for max_to_*.
+  ssize_t read_limit(ssize_t cap);
+  ssize_t write_limit(ssize_t cap);
+  ssize_t max_to_read(ssize_t cap);
+  ssize_t max_to_write(ssize_t cap);
+  void decrement_read(ssize_t n);
+  void decrement_write(ssize_t n);
+  // Bytes that moved: taken from the bucket and the group.
+  void spend(bool reading, ssize_t n);
+
+  // A direction found no tokens: it waits until the next tick.
+  void exhausted(bool reading);
+  bool read_blocked() const { return read_blocked_; }
+  bool write_blocked() const { return write_blocked_; }
+  // New tokens (a tick of the own bucket or of the group): wakes the owner
+  // if a direction was waiting.
+  void refilled();
+
+ private:
+  static void on_refill(int fd, short what, void* arg);
+
+  EventBase& base_;
+  WakeFn wake_;
+  void* owner_;
+  std::unique_ptr<TokenBucket> bucket_;
+  RateLimitGroup* group_ = nullptr;
+  Event refill_ev_;  // the own bucket's next tick
+  bool read_blocked_ = false, write_blocked_ = false;
 };
 
 }  // namespace ev

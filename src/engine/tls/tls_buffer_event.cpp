@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine/io/socket_buffer_event.h"
 #include "engine/util/sockaddr.h"
 
 namespace ev::tls {
@@ -101,13 +102,13 @@ std::unique_ptr<TlsBufferEvent> TlsBufferEvent::wrap(std::unique_ptr<BufferEvent
 
 std::unique_ptr<TlsBufferEvent> TlsBufferEvent::accept_socket(EventBase& base, int fd, std::shared_ptr<Context> ctx,
                                                               int options, std::string* why) {
-  auto sock = BufferEvent::socket(base, fd, options | kCloseOnFree);
+  auto sock = SocketBufferEvent::create(base, fd, options | kCloseOnFree);
   return wrap(std::move(sock), std::move(ctx), Mode::kAccepting, {}, options, why);
 }
 
 TlsBufferEvent::TlsBufferEvent(std::unique_ptr<BufferEvent> under, std::shared_ptr<Context> ctx, SSL* ssl, Mode mode,
                                int options)
-    : BufferEvent(under->base(), -1, options),
+    : BufferEvent(under->base(), options),
       under_(std::move(under)),
       ctx_(std::move(ctx)),
       ssl_(ssl),

@@ -50,6 +50,7 @@ class TlsBufferEvent final : public BufferEvent {
   bool handshake_done() const { return established_; }
   // Why the last kError happened ("certificate verify failed: ...").
   const std::string& error() const { return error_; }
+  std::string error_detail() const override { return error_; }
   bool verify_failed() const { return verify_failed_; }
   bool dirty_shutdown() const { return dirty_shutdown_; }
   // The negotiated ALPN protocol ("" if none), TLS version ("TLSv1.3"),

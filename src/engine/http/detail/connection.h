@@ -16,8 +16,9 @@ namespace ev::http::detail {
 
 class Connection {
  public:
+  // `bev` is the connection on socket `fd` (plain, or a layer over it);
   // `reject`: over max_connections; the first request gets 503 and close.
-  Connection(Server& server, int fd, const SocketAddress& peer, bool reject);
+  Connection(Server& server, std::unique_ptr<BufferEvent> bev, int fd, const SocketAddress& peer, bool reject);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -58,6 +59,7 @@ class Connection {
   bool reject_;
   bool processing_ = false;  // inside process(): replies must not recurse into it
   bool peer_eof_ = false;
+  bool any_request_ = false;  // a request head was parsed
   bool shutting_down_ = false;
   bool closed_ = false;  // destroy() ran
 };

@@ -1,0 +1,211 @@
+#include "cmds/server_frame.h"
+
+#include <unistd.h>
+
+#include <thread>
+
+#include "cli/validators.h"
+#include "engine/io/socket_buffer_event.h"
+#include "engine/tls/tls_buffer_event.h"
+#include "engine/util/units.h"
+
+namespace evtool {
+
+// ---- options --------------------------------------------------------------
+
+std::optional<ev::Duration> ServerOptions::idle() const {
+  if (idle_timeout.empty()) return std::nullopt;
+  return ev::parse_duration(idle_timeout);
+}
+std::optional<std::uint64_t> ServerOptions::rate_bytes() const {
+  return rate.empty() ? std::nullopt : ev::parse_size(rate);
+}
+std::optional<std::uint64_t> ServerOptions::group_rate_bytes() const {
+  return group_rate.empty() ? std::nullopt : ev::parse_size(group_rate);
+}
+
+ev::SocketAddress ServerOptions::address() const {
+  auto addr = ev::parse_ip(bind, *ev::parse_port(port));
+  if (!addr) throw UsageError("--bind: invalid address '" + bind + "'");
+  return *addr;
+}
+
+void add_server_options(CLI::App* cmd, ServerOptions& o, unsigned flags, const std::string& port_help) {
+  if (flags & kPortArgument) cmd->add_option("PORT", o.port, port_help)->required()->check(kPort);
+  if (flags & kPortOption) cmd->add_option("--port,-p", o.port, port_help)->check(kPort);
+  cmd->add_option("--bind", o.bind, "Address to listen on (default 0.0.0.0)")->check(kIpAddress)->option_text("ADDR");
+  if (flags & kMaxConns)
+    cmd->add_option("--max-conns", o.max_conns, "Serve at most N connections at once")->check(kPositive);
+  if (flags & kIdleTimeout)
+    cmd->add_option("--idle-timeout", o.idle_timeout, "Close a connection idle this long")->check(kDuration);
+  if (flags & kRates) {
+    cmd->add_option("--rate", o.rate, "Limit each connection to RATE bytes/s each way")
+        ->check(kSize)->option_text("RATE");
+    cmd->add_option("--group-rate", o.group_rate, "Limit all connections together to RATE bytes/s")
+        ->check(kSize)->option_text("RATE");
+  }
+  if (flags & kThreads)
+    cmd->add_option("--threads", o.threads, "Event loops (threads) sharing the port with SO_REUSEPORT")
+        ->check(kPositive)->check(CLI::Range(1, 256));
+  if (flags & kTlsFlags) add_server_tls_flags(cmd, o.tls);
+}
+
+void print_listening(const Context& ctx, const ev::SocketAddress& addr, const char* proto, bool show_proto) {
+  if (ctx.out.json()) {
+    ctx.out.json_line({{"event", "listening"}, {"proto", proto}, {"address", addr.host()}, {"port", addr.port()}});
+  } else {
+    ctx.out.line(std::string("listening on ") + (show_proto ? std::string(proto) + " " : "") + addr.to_string());
+  }
+}
+
+std::string peer_name(const ev::SocketAddress& addr) { return addr.to_string(); }
+
+// ---- connections ----------------------------------------------------------
+
+bool ConnectionHandler::listen(const ev::SocketAddress& addr, bool reuse_port, std::vector<Listening>& bound) {
+  int flags = ev::ConnListener::kReusable | ev::ConnListener::kCloseOnExec;
+  if (reuse_port) flags |= ev::ConnListener::kReusablePort;
+  ServerLoop* lp = &loop_;
+  std::string why;
+  loop_.listener = ev::ConnListener::bind(
+      base(), addr, flags, -1,
+      [lp](ev::ConnListener&, int fd, const ev::SocketAddress& peer) {
+        long max = lp->opts.max_conns;
+        if (max > 0 && lp->shared.connections.load() >= max) {
+          lp->ctx.out.debug("%s refused: --max-conns %ld reached", peer_name(peer).c_str(), max);
+          ::close(fd);
+          return;
+        }
+        lp->handler->on_connection(fd, peer);
+      },
+      &why);
+  if (!loop_.listener) {
+    out().error("%s", why.c_str());
+    return false;
+  }
+  bound.push_back({loop_.listener->local_address()});
+  return true;
+}
+
+void ConnectionHandler::on_connection(int fd, const ev::SocketAddress&) { ::close(fd); }
+
+void ConnectionHandler::apply_limits(ev::BufferEvent& bev) {
+  if (auto idle = loop_.opts.idle()) bev.set_timeouts(*idle, *idle);
+  if (loop_.rate) bev.set_rate_limit(&*loop_.rate);
+  if (loop_.group) bev.add_to_rate_limit_group(*loop_.group);
+}
+
+std::unique_ptr<ev::BufferEvent> ConnectionHandler::open_connection(int fd, std::string* why) {
+  std::unique_ptr<ev::BufferEvent> bev;
+  if (loop_.tls) bev = ev::tls::TlsBufferEvent::accept_socket(base(), fd, loop_.tls, ev::BufferEvent::kCloseOnFree, why);
+  else bev = ev::SocketBufferEvent::create(base(), fd, ev::BufferEvent::kCloseOnFree);
+  if (bev) apply_limits(*bev);
+  return bev;
+}
+
+std::unique_ptr<ev::BufferEvent> ConnectionHandler::open_connection(int fd, const std::string& peer) {
+  std::string why;
+  auto bev = open_connection(fd, &why);
+  if (!bev) out().info("%s: %s", peer.c_str(), why.c_str());  // the socket was closed with it
+  return bev;
+}
+
+void ConnectionHandler::report_error(ev::BufferEvent& bev, const std::string& peer) {
+  std::string why = bev.error_detail();
+  if (!why.empty()) out().info("%s: %s", peer.c_str(), why.c_str());
+}
+
+bool ConnectionHandler::all_sent(ev::BufferEvent& bev) {
+  for (ev::BufferEvent* b = &bev; b; b = b->underlying())
+    if (!b->output().empty()) return false;
+  return true;
+}
+
+void ConnectionHandler::joined(const std::string& peer) {
+  ++loop_.shared.connections;
+  if (!announce_) return out().debug("%s connected", peer.c_str());
+  if (out().json()) out().json_line({{"event", "join"}, {"peer", peer}});
+  else out().info("%s joined", peer.c_str());
+}
+
+void ConnectionHandler::left(const std::string& peer) {
+  --loop_.shared.connections;
+  if (!announce_) return out().debug("%s disconnected", peer.c_str());
+  if (out().json()) out().json_line({{"event", "leave"}, {"peer", peer}});
+  else out().info("%s left", peer.c_str());
+}
+
+// ---- running --------------------------------------------------------------
+
+namespace {
+
+// Creates loop i: its base, limits, handler and sockets (SO_REUSEPORT when
+// there are several loops). False after printing the error.
+bool setup_loop(ServerLoop& loop, const ev::SocketAddress& addr, const HandlerFactory& make_handler,
+                std::vector<Listening>& listening, int* rc) {
+  loop.base = loop.ctx.make_base(rc);
+  if (!loop.base) return false;
+  auto threads = static_cast<std::uint64_t>(loop.opts.threads);
+  if (auto r = loop.opts.rate_bytes()) loop.rate = ev::TokenBucketConfig::per_second(*r);
+  if (auto g = loop.opts.group_rate_bytes())  // each loop takes its part of the group's rate
+    loop.group = std::make_unique<ev::RateLimitGroup>(
+        *loop.base, ev::TokenBucketConfig::per_second(std::max<std::uint64_t>(1, *g / threads)));
+  loop.handler = make_handler(loop);
+  if (!loop.handler->listen(addr, threads > 1, listening)) {
+    *rc = kExitFailure;
+    return false;
+  }
+  return true;
+}
+
+// SIGINT / SIGTERM: every loop closes its listener, lets its handler
+// finish what is in flight, then leaves its loop.
+void stop_all(ServerShared& shared) {
+  for (auto& lp : shared.loops) {
+    ServerLoop* loop = lp.get();
+    loop->base->run_in_loop([loop] {
+      loop->listener.reset();
+      ev::EventBase* b = loop->base.get();
+      loop->handler->on_stop([b] { b->loopbreak(); });
+    });
+  }
+}
+
+}  // namespace
+
+int run_server(const Context& ctx, const ServerOptions& opts, const ServerSpec& spec, const HandlerFactory& make_handler) {
+  ServerShared shared;
+  ev::SocketAddress addr = opts.address();
+  int rc = kExitOk;
+  std::shared_ptr<ev::tls::Context> tls = make_server_tls(ctx, opts.tls, opts.bind, spec.alpn, &rc);
+  if (rc != kExitOk) return rc;
+  std::vector<Listening> listening;
+  for (long i = 0; i < opts.threads; ++i) {
+    shared.loops.push_back(
+        std::make_unique<ServerLoop>(ServerLoop{ctx, opts, shared, static_cast<int>(i), tls, {}, {}, {}, {}, {}}));
+    std::vector<Listening> bound;
+    if (!setup_loop(*shared.loops.back(), addr, make_handler, bound, &rc)) return rc;
+    if (i == 0) {
+      listening = bound;
+      if (!bound.empty()) addr = bound.front().address;  // port 0: every loop shares the real one
+    }
+  }
+  ServerLoop& main_loop = *shared.loops[0];
+  StopSignals stop(*main_loop.base, [&shared](int) { stop_all(shared); });
+  // After the signal handlers: scripts may signal as soon as they read it.
+  for (const Listening& l : listening) print_listening(ctx, l.address, l.proto, l.show_proto);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < shared.loops.size(); ++i) {
+    ServerLoop* lp = shared.loops[i].get();
+    threads.emplace_back([lp] {
+      lp->handler->on_start();
+      lp->base->loop(ev::EventBase::kLoopNoExitOnEmpty);
+    });
+  }
+  main_loop.handler->on_start();
+  main_loop.base->loop(ev::EventBase::kLoopNoExitOnEmpty);
+  for (std::thread& t : threads) t.join();
+  return kExitOk;
+}
+
+}  // namespace evtool

@@ -1,0 +1,15 @@
+// The tcp command group: `tcp echo` and `tcp serve` (servers on the
+// server frame) and `tcp chat` (a client on dns::Connector).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/context.h"
+
+namespace evtool {
+
+void add_tcp_echo_command(CLI::App& tcp, Context& ctx);
+void add_tcp_serve_command(CLI::App& tcp, Context& ctx);
+void add_tcp_chat_command(CLI::App& tcp, Context& ctx);
+
+}  // namespace evtool

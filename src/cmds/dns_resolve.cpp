@@ -278,11 +278,4 @@ void add_dns_resolve_command(CLI::App& dns, Context& ctx) {
   ctx.add_command(cmd, [&ctx, o] { return run_resolve(ctx, *o); });
 }
 
-void add_dns_command(CLI::App& app, Context& ctx) {
-  CLI::App* dns = app.add_subcommand("dns", "DNS tools: resolve names, serve zones");
-  dns->require_subcommand(1);
-  add_dns_resolve_command(*dns, ctx);
-  add_dns_serve_command(*dns, ctx);
-}
-
 }  // namespace evtool

@@ -1,4 +1,4 @@
-// `evtool tcp serve PORT`: the guide's chat server, multi-client. Every
+// `evtool tcp serve PORT`: a multi-client chat server. Every
 // line a client sends goes to every other client and to stdout as
 // `PEER: line`; lines typed on stdin go to all clients. With --threads the
 // loops hand lines to each other through EventBase::run_in_loop().

@@ -1,4 +1,4 @@
-// `evtool timer`: the guide's Timer example as a tool. A one-shot or
+// `evtool timer`: a timer as a tool. A one-shot or
 // persistent timer that prints each tick (scheduled from the nominal time,
 // so it does not drift) and may run a shell command at every tick; the
 // children are reaped through a SIGCHLD signal event, so ticks never wait.

@@ -277,6 +277,28 @@ TEST_CASE("BufferEvent filter transforms both ways over a socketpair") {
   CHECK(fd_is_closed(fd));
 }
 
+TEST_CASE("BufferEvent timeouts and rate limits: a filter passes them to its socket, a pair refuses them") {
+  auto base = make_test_base();
+  SocketPair sp;
+  auto f = BufferEvent::filter(socket_bev(*base, sp.a.release()), upper, xor_5a, 0);
+  REQUIRE(f);
+  Recorder rec;
+  rec.attach(*f);
+  f->enable(ev::kRead);
+  // The socket beneath times out and the filter hears of it.
+  CHECK(f->set_timeouts(std::chrono::milliseconds(30), std::nullopt) == 0);
+  REQUIRE(run_until(*base, [&] { return !rec.events.empty(); }));
+  CHECK((rec.events[0] & BufferEvent::kTimedOut) != 0);
+  ev::TokenBucketConfig cfg = ev::TokenBucketConfig::per_second(1000);
+  CHECK(f->set_rate_limit(&cfg) == 0);
+  CHECK(f->underlying()->get_read_limit() <= 1000);
+
+  auto [a, b] = BufferEvent::pair(*base, 0);
+  CHECK(a->set_timeouts(std::chrono::milliseconds(30), std::chrono::milliseconds(30)) == -1);
+  CHECK(a->set_rate_limit(&cfg) == -1);
+  CHECK(a->set_rate_limit(nullptr) == 0);
+}
+
 TEST_CASE("BufferEvent filters over a pair undo each other; 256 KiB intact") {
   auto base = make_test_base();
   auto [x, y] = BufferEvent::pair(*base, 0);

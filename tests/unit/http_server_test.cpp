@@ -21,6 +21,7 @@
 #include "engine/core/event.h"
 #include "engine/io/buffer.h"
 #include "engine/io/listener.h"
+#include "engine/io/socket_buffer_event.h"
 #include "engine/util/sockaddr.h"
 #include "io_test_util.h"
 
@@ -1108,4 +1109,45 @@ TEST_CASE("http server: a body holding a file range is sent byte-exact") {
   settle(*base, {&c});
   CHECK(c.in.empty());
   CHECK_FALSE(c.closed());
+}
+
+TEST_CASE("http server: connections from the caller's listener go through the bevcb factory") {
+  auto base = make_test_base();
+  Server srv(*base);
+  srv.set_callback("/a", ok);
+  int made = 0;
+  srv.set_bevcb([&made](ev::EventBase& b, int fd, std::string*) -> std::unique_ptr<ev::BufferEvent> {
+    ++made;
+    return ev::SocketBufferEvent::create(b, fd, ev::BufferEvent::kCloseOnFree);
+  });
+  std::string why;
+  auto listener = ev::ConnListener::bind(
+      *base, loopback(), ev::ConnListener::kReusable, -1,
+      [&srv](ev::ConnListener&, int fd, const ev::SocketAddress& peer) { srv.accept(fd, peer); }, &why);
+  REQUIRE(listener);
+  Client c(listener->local_address());
+  c.write(get("/a"));
+  Response r = read_response(*base, c);
+  CHECK(r.status == 200);
+  CHECK(r.body == "ok");
+  CHECK(made == 1);
+  CHECK(srv.connections() == 1);
+}
+
+TEST_CASE("http server: a factory that fails closes the socket and reports why") {
+  auto base = make_test_base();
+  auto srv = make_server(*base);
+  std::vector<std::string> errors;
+  srv->set_error_callback([&errors](const ev::SocketAddress&, const std::string& what) { errors.push_back(what); });
+  srv->set_bevcb([](ev::EventBase&, int fd, std::string* why) -> std::unique_ptr<ev::BufferEvent> {
+    ::close(fd);
+    *why = "no layer for you";
+    return nullptr;
+  });
+  Client c(srv->addresses()[0]);
+  c.write(get("/"));
+  CHECK(wait_closed(*base, c));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "no layer for you");
+  CHECK(srv->connections() == 0);
 }

@@ -1,7 +1,8 @@
 // URIs (RFC 3986): parsing "scheme://user:pass@host:port/path?query#frag"
 // with IPv6 literals and range-checked ports, resolving relative
-// references (for redirects), query strings and percent coding. The
-// guide's evhttp_uri_* functions, with every length and number checked.
+// references (for redirects), query strings and percent coding. What
+// libevent's evhttp_uri_* functions do, with every length and number
+// checked.
 #pragma once
 
 #include <optional>

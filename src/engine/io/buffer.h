@@ -3,7 +3,7 @@
 // more than it must: whole segments move between buffers, references to
 // caller memory and file ranges (sent with sendfile) are segments too.
 //
-// The guide's section 八. Every size is checked against overflow before it
+// libevent's evbuffer, in C++. Every size is checked against overflow before it
 // is used (libevent's CVE-2014-6272 came from huge lengths). Not
 // thread-safe: a Buffer belongs to one loop. Pointers handed out (pullup,
 // peek, reserve_space, BufferPtr) are valid until the buffer is modified.

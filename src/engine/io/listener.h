@@ -1,5 +1,5 @@
 // ConnListener: accepts TCP connections on a bound socket and hands each
-// new fd to a callback (libevent's evconnlistener, the guide's section 八).
+// new fd to a callback (libevent's evconnlistener).
 // Running out of descriptors (EMFILE/ENFILE) does not stop it or make it
 // spin: the pending connection is accepted into a reserved descriptor and
 // closed, the error callback is told, and accepting pauses briefly.

@@ -1,6 +1,6 @@
 // Rate limits: token buckets per BufferEvent and per group of them
-// (libevent's ev_token_bucket_cfg and bufferevent_rate_limit_group, the
-// guide's section 七). Every `tick` each bucket gains `rate` bytes, up to
+// (libevent's ev_token_bucket_cfg and bufferevent_rate_limit_group).
+// Every `tick` each bucket gains `rate` bytes, up to
 // `burst`; reads and writes spend them. The arithmetic takes the current
 // tick as an argument, so tests drive it with an exact clock.
 #pragma once

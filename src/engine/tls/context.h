@@ -1,6 +1,7 @@
 // TLS contexts: OpenSSL's SSL_CTX behind RAII, configured the way a
-// careful client or server wants it (the guide's "bufferevent and SSL"
-// section, and past it: libevent never checks the peer's host name).
+// careful client or server wants it (libevent's bufferevent_openssl
+// leaves that to the caller, and never checks the peer's host name;
+// here it is RFC 6125 host-name checking by default).
 //
 // - Client: TLS 1.2 and 1.3, the system trust store plus an optional CA
 //   file, peer verification on unless `insecure`, ALPN when asked. The

@@ -19,6 +19,24 @@ const CLI::Validator kSize(
     },
     "SIZE");
 
+const CLI::Validator kPositiveDuration(
+    [](std::string& s) -> std::string {
+      auto d = ev::parse_duration(s);
+      if (!d) return "invalid duration '" + s + "' (use e.g. 500us, 250ms, 1.5s, 2m, 1h)";
+      if (d->count() <= 0) return "invalid duration '" + s + "' (must be more than 0)";
+      return {};
+    },
+    "DURATION");
+
+const CLI::Validator kPositiveSize(
+    [](std::string& s) -> std::string {
+      auto n = ev::parse_size(s);
+      if (!n) return "invalid size '" + s + "' (use e.g. 512, 64k, 1M, 2G)";
+      if (*n == 0) return "invalid size '" + s + "' (must be more than 0)";
+      return {};
+    },
+    "SIZE");
+
 const CLI::Validator kIpAddress(
     [](std::string& s) -> std::string {
       if (ev::parse_ip(s)) return {};

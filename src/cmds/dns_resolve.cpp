@@ -269,7 +269,7 @@ void add_dns_resolve_command(CLI::App& dns, Context& ctx) {
   cmd->add_option("--hosts", o->hosts, "Hosts file (default /etc/hosts)")->option_text("FILE");
   cmd->add_flag("--no-hosts", o->no_hosts, "Do not use the hosts file");
   cmd->add_flag("--no-search", o->no_search, "Do not apply the search list");
-  cmd->add_option("--timeout", o->timeout, "Timeout per try (default from resolv.conf, 5s)")->check(kDuration);
+  cmd->add_option("--timeout", o->timeout, "Timeout per try (default from resolv.conf, 5s)")->check(kPositiveDuration);
   cmd->add_option("--tries", o->tries, "Tries per nameserver (default from resolv.conf, 2)")->check(kPositive);
   cmd->add_flag("--tcp", o->tcp, "Query over TCP");
   cmd->add_flag("--short", o->short_output, "Print only the data of each answer");

@@ -73,7 +73,7 @@ http::ServerSettings settings_for(const ServeOptions& o) {
   s.limits.max_header_size = static_cast<std::size_t>(*ev::parse_size(o.max_header));
   s.limits.max_body_size = *ev::parse_size(o.max_body);
   s.timeout = *ev::parse_duration(o.timeout);
-  s.max_connections = static_cast<std::size_t>(o.server.max_conns);
+  s.max_connections = static_cast<std::size_t>(o.server.connection_limit());
   s.server_name = "evtool/" EVTOOL_VERSION;
   if (o.server.threads > 1) s.shared_count = std::make_shared<std::atomic<std::size_t>>(0);
   return s;
@@ -127,8 +127,8 @@ void add_http_serve_command(CLI::App& http, Context& ctx) {
   cmd->add_option("DIR", o->dir, "Directory to serve (default .)")->check(CLI::ExistingDirectory);
   add_server_options(cmd, o->server, kPortOption | kMaxConns | kThreads | kTlsFlags,
                      "TCP port (default 8080; 0: any free port)");
-  cmd->add_option("--timeout", o->timeout, "Idle and header-read timeout (default 30s)")->check(kDuration);
-  cmd->add_option("--max-header", o->max_header, "Largest request head (default 16k)")->check(kSize)->option_text("SIZE");
+  cmd->add_option("--timeout", o->timeout, "Idle and header-read timeout (default 30s)")->check(kPositiveDuration);
+  cmd->add_option("--max-header", o->max_header, "Largest request head (default 16k)")->check(kPositiveSize)->option_text("SIZE");
   cmd->add_option("--max-body", o->max_body, "Largest request body (default 1M)")->check(kSize)->option_text("SIZE");
   cmd->add_flag("--no-listing", o->no_listing, "Do not list directories without an index file");
   cmd->add_option("--index", o->index, "Index file name (default index.html)")->option_text("NAME");

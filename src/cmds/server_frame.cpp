@@ -1,6 +1,11 @@
 #include "cmds/server_frame.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <thread>
 
@@ -24,6 +29,14 @@ std::optional<std::uint64_t> ServerOptions::group_rate_bytes() const {
   return group_rate.empty() ? std::nullopt : ev::parse_size(group_rate);
 }
 
+long ServerOptions::connection_limit() const {
+  if (max_conns > 0) return max_conns;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1L << 20;
+  constexpr rlim_t kReserve = 32;
+  return static_cast<long>(rl.rlim_cur > kReserve + 1 ? std::min<rlim_t>(rl.rlim_cur - kReserve, 1L << 30) : 1);
+}
+
 ev::SocketAddress ServerOptions::address() const {
   auto addr = ev::parse_ip(bind, *ev::parse_port(port));
   if (!addr) throw UsageError("--bind: invalid address '" + bind + "'");
@@ -34,15 +47,20 @@ void add_server_options(CLI::App* cmd, ServerOptions& o, unsigned flags, const s
   if (flags & kPortArgument) cmd->add_option("PORT", o.port, port_help)->required()->check(kPort);
   if (flags & kPortOption) cmd->add_option("--port,-p", o.port, port_help)->check(kPort);
   cmd->add_option("--bind", o.bind, "Address to listen on (default 0.0.0.0)")->check(kIpAddress)->option_text("ADDR");
+  cmd->add_option("--drain-timeout", o.drain_timeout,
+                  "On SIGINT/SIGTERM, give in-flight work DUR to finish (default 10s)")
+      ->check(kPositiveDuration);
   if (flags & kMaxConns)
-    cmd->add_option("--max-conns", o.max_conns, "Serve at most N connections at once")->check(kPositive);
+    cmd->add_option("--max-conns", o.max_conns,
+                    "Serve at most N connections at once (default: RLIMIT_NOFILE less 32)")
+        ->check(kPositive);
   if (flags & kIdleTimeout)
-    cmd->add_option("--idle-timeout", o.idle_timeout, "Close a connection idle this long")->check(kDuration);
+    cmd->add_option("--idle-timeout", o.idle_timeout, "Close a connection idle this long")->check(kPositiveDuration);
   if (flags & kRates) {
     cmd->add_option("--rate", o.rate, "Limit each connection to RATE bytes/s each way")
-        ->check(kSize)->option_text("RATE");
+        ->check(kPositiveSize)->option_text("RATE");
     cmd->add_option("--group-rate", o.group_rate, "Limit all connections together to RATE bytes/s")
-        ->check(kSize)->option_text("RATE");
+        ->check(kPositiveSize)->option_text("RATE");
   }
   if (flags & kThreads)
     cmd->add_option("--threads", o.threads, "Event loops (threads) sharing the port with SO_REUSEPORT")
@@ -69,9 +87,8 @@ bool ConnectionHandler::listen(const ev::SocketAddress& addr, bool reuse_port, s
   std::string why;
   loop_.listener = ev::ConnListener::bind(
       base(), addr, flags, -1,
-      [lp](ev::ConnListener&, int fd, const ev::SocketAddress& peer) {
-        long max = lp->opts.max_conns;
-        if (max > 0 && lp->shared.connections.load() >= max) {
+      [lp, max = loop_.opts.connection_limit()](ev::ConnListener&, int fd, const ev::SocketAddress& peer) {
+        if (lp->shared.connections.load() >= max) {
           lp->ctx.out.debug("%s refused: --max-conns %ld reached", peer_name(peer).c_str(), max);
           ::close(fd);
           return;
@@ -83,6 +100,15 @@ bool ConnectionHandler::listen(const ev::SocketAddress& addr, bool reuse_port, s
     out().error("%s", why.c_str());
     return false;
   }
+  // Out of descriptors: the listener pauses 100 ms and tries again; say so
+  // at most once a second.
+  loop_.listener->set_error_callback([lp](ev::ConnListener& l, int err) {
+    std::int64_t now = l.base().now_us();
+    if (now - lp->accept_error_logged_us < 1000000 && lp->accept_error_logged_us != 0) return;
+    lp->accept_error_logged_us = now;
+    bool out_of_fds = err == EMFILE || err == ENFILE;
+    lp->ctx.out.info("accept: %s%s", std::strerror(err), out_of_fds ? "; pausing accepts for 100 ms" : "");
+  });
   bound.push_back({loop_.listener->local_address()});
   return true;
 }
@@ -158,14 +184,24 @@ bool setup_loop(ServerLoop& loop, const ev::SocketAddress& addr, const HandlerFa
   return true;
 }
 
-// SIGINT / SIGTERM: every loop closes its listener, lets its handler
-// finish what is in flight, then leaves its loop.
-void stop_all(ServerShared& shared) {
+// Every loop leaves its loop now, whatever is in flight.
+void break_all(ServerShared& shared) {
+  for (auto& lp : shared.loops) {
+    ev::EventBase* b = lp->base.get();
+    b->run_in_loop([b] { b->loopbreak(); });
+  }
+}
+
+// SIGINT / SIGTERM: every loop closes its listener and lets its handler
+// finish what is in flight, then leaves its loop, or when `drain` is over.
+void drain_all(ServerShared& shared, ev::Duration drain) {
   for (auto& lp : shared.loops) {
     ServerLoop* loop = lp.get();
-    loop->base->run_in_loop([loop] {
+    loop->base->run_in_loop([loop, drain] {
       loop->listener.reset();
       ev::EventBase* b = loop->base.get();
+      loop->drain_timer.assign(*b, -1, 0, [b](int, short) { b->loopbreak(); });
+      loop->drain_timer.add(drain);
       loop->handler->on_stop([b] { b->loopbreak(); });
     });
   }
@@ -182,7 +218,7 @@ int run_server(const Context& ctx, const ServerOptions& opts, const ServerSpec& 
   std::vector<Listening> listening;
   for (long i = 0; i < opts.threads; ++i) {
     shared.loops.push_back(
-        std::make_unique<ServerLoop>(ServerLoop{ctx, opts, shared, static_cast<int>(i), tls, {}, {}, {}, {}, {}}));
+        std::make_unique<ServerLoop>(ctx, opts, shared, static_cast<int>(i), tls));
     std::vector<Listening> bound;
     if (!setup_loop(*shared.loops.back(), addr, make_handler, bound, &rc)) return rc;
     if (i == 0) {
@@ -191,7 +227,11 @@ int run_server(const Context& ctx, const ServerOptions& opts, const ServerSpec& 
     }
   }
   ServerLoop& main_loop = *shared.loops[0];
-  StopSignals stop(*main_loop.base, [&shared](int) { stop_all(shared); });
+  const ev::Duration drain = *ev::parse_duration(opts.drain_timeout);
+  StopSignals stop(*main_loop.base, [&shared, drain, signals = 0](int) mutable {
+    if (++signals > 1) return break_all(shared);
+    drain_all(shared, drain);
+  });
   // After the signal handlers: scripts may signal as soon as they read it.
   for (const Listening& l : listening) print_listening(ctx, l.address, l.proto, l.show_proto);
   std::vector<std::thread> threads;

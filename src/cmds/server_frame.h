@@ -29,16 +29,20 @@ namespace evtool {
 struct ServerOptions {
   std::string bind = "0.0.0.0";
   std::string port;
-  long max_conns = 0;  // 0: unlimited
+  long max_conns = 0;  // 0: the default, connection_limit()
   std::string idle_timeout;
   std::string rate;        // per connection, bytes/s
   std::string group_rate;  // all connections together
   long threads = 1;
+  std::string drain_timeout = "10s";
   ServerTlsFlags tls;  // --tls, --cert, --key
 
   std::optional<ev::Duration> idle() const;
   std::optional<std::uint64_t> rate_bytes() const;
   std::optional<std::uint64_t> group_rate_bytes() const;
+  // --max-conns, or what RLIMIT_NOFILE allows: the soft limit less a
+  // reserve of 32 descriptors (files, logs, resolvers), at least 1.
+  long connection_limit() const;
   // --bind and the port; throws UsageError for a bad address.
   ev::SocketAddress address() const;
 };
@@ -55,7 +59,7 @@ enum ServerFlag : unsigned {
   kTcpServerFlags = kPortArgument | kMaxConns | kIdleTimeout | kRates | kThreads | kTlsFlags,
 };
 
-// Adds --bind and the flags named in `flags` (with `port_help` for the
+// Adds --bind, --drain-timeout and the flags named in `flags` (with `port_help` for the
 // port) to cmd.
 void add_server_options(CLI::App* cmd, ServerOptions& o, unsigned flags,
                         const std::string& port_help = "TCP port to listen on (0: any free port)");
@@ -70,6 +74,9 @@ struct ServerShared;
 
 // One event loop of a server, run by one thread.
 struct ServerLoop {
+  ServerLoop(const Context& c, const ServerOptions& o, ServerShared& s, int i, std::shared_ptr<ev::tls::Context> t)
+      : ctx(c), opts(o), shared(s), index(i), tls(std::move(t)) {}
+
   const Context& ctx;
   const ServerOptions& opts;
   ServerShared& shared;
@@ -80,6 +87,8 @@ struct ServerLoop {
   std::unique_ptr<ev::RateLimitGroup> group;
   std::unique_ptr<ev::ConnListener> listener;
   std::unique_ptr<ConnectionHandler> handler;
+  std::int64_t accept_error_logged_us = 0;  // when EMFILE was last logged
+  ev::Event drain_timer;  // --drain-timeout, once stopping
 };
 
 // What all loops of one server share.
@@ -149,7 +158,9 @@ struct ServerSpec {
 };
 
 // Binds, announces, runs every loop until SIGINT / SIGTERM; returns the
-// exit code.
+// exit code. The first signal stops accepting and lets the handlers finish
+// what is in flight within --drain-timeout; a second one (or the end of
+// the drain time) stops every loop at once.
 int run_server(const Context& ctx, const ServerOptions& opts, const ServerSpec& spec, const HandlerFactory& make_handler);
 
 // "127.0.0.1:40122" for a peer.

@@ -203,7 +203,7 @@ void add_tcp_chat_command(CLI::App& tcp, Context& ctx) {
   cmd->add_option("HOST", opts->host, "Server name or IP address")->required();
   cmd->add_option("PORT", opts->port, "Server port")->required()->check(kPort);
   cmd->add_option("--connect-timeout", opts->connect_timeout, "Give up connecting after DUR (default 10s)")
-      ->check(kDuration);
+      ->check(kPositiveDuration);
   add_client_tls_flags(cmd, opts->tls);
   ctx.add_command(cmd, [&ctx, opts] { return run_chat(ctx, *opts); });
 }

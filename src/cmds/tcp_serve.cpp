@@ -121,7 +121,7 @@ void add_tcp_serve_command(CLI::App& tcp, Context& ctx) {
   CLI::App* cmd = tcp.add_subcommand("serve", "Chat server: relay each client's lines to all other clients");
   add_server_options(cmd, opts->server, kTcpServerFlags);
   cmd->add_option("--max-line", opts->max_line, "Disconnect a client whose line exceeds SIZE (default 64k)")
-      ->check(kSize);
+      ->check(kPositiveSize);
   ctx.add_command(cmd, [&ctx, opts] {
     std::size_t max_line = static_cast<std::size_t>(*ev::parse_size(opts->max_line));
     if (max_line == 0) throw UsageError("--max-line: must be at least 1 byte");

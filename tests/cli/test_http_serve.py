@@ -517,6 +517,16 @@ class Startup(HttpCase):
                 self.assertIn(bad, result.stderr, "the message names the bad argument")
                 self.assertNotIn("listening on", result.stdout)
 
+    def test_zero_limits_are_usage_errors(self):
+        root = str(self.root)
+        for args in (["--timeout", "0"], ["--timeout", "0ms"], ["--max-header", "0"], ["--max-conns", "0"],
+                     ["--threads", "0"]):
+            with self.subTest(args=args):
+                result = et.run(["http", "serve", root, "--port", "0", *args], env=CLEAN_ENV, timeout=10)
+                self.assertEqual(result.returncode, 2, f"{args}: {result.stderr!r}")
+                self.assertIn(args[0], result.stderr, "the message names the option")
+                self.assertNotIn("listening on", result.stdout)
+
     def test_missing_dir_fails_with_a_message(self):
         missing = self.base / "no-such-dir"
         try:

@@ -246,6 +246,17 @@ class Listening(TcpCase):
                 self.assertIn(bad, result.stderr)
                 self.assertEqual(result.stdout, "")
 
+    def test_zero_limits_are_usage_errors(self):
+        for args in (["tcp", "echo", "0", "--idle-timeout", "0"], ["tcp", "serve", "0", "--idle-timeout", "0s"],
+                     ["tcp", "echo", "0", "--rate", "0"], ["tcp", "echo", "0", "--group-rate", "0"],
+                     ["tcp", "echo", "0", "--max-conns", "0"], ["tcp", "serve", "0", "--max-line", "0"],
+                     ["tcp", "chat", LOCAL, "1", "--connect-timeout", "0"]):
+            with self.subTest(args=args):
+                result = evtool(args, timeout=10)
+                self.assertExit(result, 2)
+                self.assertIn(args[-2], result.stderr, "the message names the option")
+                self.assertEqual(result.stdout, "")
+
     def test_port_in_use_is_a_runtime_failure(self):
         with socket.socket() as taken:
             taken.bind((LOCAL, 0))

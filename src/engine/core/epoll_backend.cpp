@@ -1,5 +1,5 @@
-// epoll: O(1) registration and dispatch, edge-triggered events, EPOLLRDHUP
-// for early close detection.
+// epoll(7): O(1) registration and dispatch, edge-triggered events,
+// EPOLLRDHUP for early close detection.
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "engine/core/detail/backend.h"
-#include "engine/core/event_base.h"
+#include "engine/core/event.h"
 
 namespace ev::detail {
 namespace {
@@ -20,7 +20,8 @@ constexpr int kMaxEvents = 4096;
 
 class EpollBackend final : public Backend {
  public:
-  EpollBackend(int epfd, bool precise) : epfd_(epfd), precise_(precise), events_(kInitialEvents) {}
+  EpollBackend(ActivationSink& sink, int epfd, bool precise)
+      : sink_(sink), epfd_(epfd), precise_(precise), events_(kInitialEvents) {}
   ~EpollBackend() override { ::close(epfd_); }
 
   int change(int fd, short old_mask, short new_mask) override {
@@ -41,7 +42,7 @@ class EpollBackend final : public Backend {
     return -1;
   }
 
-  int dispatch(EventBase& base, std::int64_t timeout_us) override {
+  int dispatch(std::int64_t timeout_us) override {
     int n = wait(timeout_us);
     if (n < 0) return errno == EINTR ? 0 : -1;
     for (int i = 0; i < n; ++i) {
@@ -51,7 +52,7 @@ class EpollBackend final : public Backend {
       if (e & EPOLLIN) what |= kRead;
       if (e & EPOLLOUT) what |= kWrite;
       if (e & EPOLLRDHUP) what |= kClosed;
-      base.activate_io(events_[static_cast<std::size_t>(i)].data.fd, what);
+      sink_.activate_io(events_[static_cast<std::size_t>(i)].data.fd, what);
     }
     if (n == static_cast<int>(events_.size()) && events_.size() < kMaxEvents) events_.resize(events_.size() * 2);
     return 0;
@@ -80,6 +81,7 @@ class EpollBackend final : public Backend {
     return epoll_wait(epfd_, events_.data(), max, ms);
   }
 
+  ActivationSink& sink_;
   int epfd_;
   bool precise_;
   std::vector<epoll_event> events_;
@@ -87,13 +89,13 @@ class EpollBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_epoll_backend(const BackendOptions& opts, std::string* why) {
+std::unique_ptr<Backend> make_epoll_backend(ActivationSink& sink, const BackendOptions& opts, std::string* why) {
   int epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) {
     if (why) *why = std::string("epoll_create1: ") + std::strerror(errno);
     return nullptr;
   }
-  return std::make_unique<EpollBackend>(epfd, opts.precise_timer);
+  return std::make_unique<EpollBackend>(sink, epfd, opts.precise_timer);
 }
 
 }  // namespace ev::detail

@@ -1,16 +1,20 @@
 // Event: assignment, add / del, pending(), manual activation. The data
-// structures they touch (fd table, timer heap, active queues) belong to
-// EventBase; see event_base.cpp and loop.cpp.
+// structures they touch (fd table, timer heap, active queues) belong to the
+// base's detail::EventBaseImpl; see event_base_impl.cpp and loop.cpp.
 #include "engine/core/event.h"
 
 #include <cerrno>
 #include <csignal>
 
 #include "engine/core/detail/debug.h"
-#include "engine/core/event_base.h"
+#include "engine/core/detail/event_base_impl.h"
 #include "engine/core/log.h"
 
 namespace ev {
+
+using detail::EventBaseImpl;
+using detail::impl;
+
 namespace {
 // A unique address that stands for "the event itself" (event_self_cbarg).
 char g_self_cbarg_tag;
@@ -22,8 +26,9 @@ Event::~Event() {
   if (state_ & kStateInit) {
     del();
     if (base_) {  // null once the base is gone
-      if (base_->running_event_ == this) base_->running_gone_ = true;
-      base_->unlink_event(this);
+      EventBaseImpl& b = impl(*base_);
+      b.note_gone(this);
+      b.unlink_event(this);
     }
     detail::debug_note_destroy(this);
   }
@@ -41,8 +46,8 @@ void Event::assign(EventBase& base, int fd, short what, EventCallback cb, void* 
   detail::debug_note_assign(this, pending);
   if (pending) del();
   bool linked = (state_ & kStateInit) && base_;
-  if (linked && base_ != &base) base_->unlink_event(this);
-  if (!linked || base_ != &base) base.link_event(this);
+  if (linked && base_ != &base) impl(*base_).unlink_event(this);
+  if (!linked || base_ != &base) impl(base).link_event(this);
   base_ = &base;
   fd_ = fd;
   events_ = what;
@@ -51,7 +56,7 @@ void Event::assign(EventBase& base, int fd, short what, EventCallback cb, void* 
   res_ = 0;
   ncalls_ = 0;
   state_ = kStateInit;
-  priority_ = base.priorities() / 2;
+  priority_ = impl(base).priorities() / 2;
   interval_us_ = -1;
   common_index_ = -1;
   heap_index_ = -1;
@@ -68,7 +73,7 @@ void Event::assign(EventBase& base, int fd, short what, std::function<void(int, 
 
 int Event::add() {
   check_live("Event::add");
-  EventBase& b = *base_;
+  EventBaseImpl& b = impl(*base_);
   if ((events_ & (kRead | kWrite | kClosed | kSignal)) && !(state_ & kStateInserted)) {
     std::uint16_t old = state_;
     int rc = (events_ & kSignal) ? b.insert_signal(this) : b.insert_io(this);
@@ -84,30 +89,29 @@ int Event::add(Duration timeout) {
     log(Severity::Warn, "Event::add: negative timeout");
     return -1;
   }
-  EventBase& b = *base_;
+  EventBaseImpl& b = impl(*base_);
   std::uint16_t old = state_;
   // A pending timeout is replaced; an activation caused only by the old
   // timeout is cancelled, as libevent does.
   if (state_ & kStateTimeout) b.remove_timeout(this);
   if ((state_ & kStateActive) && res_ == kTimeout) b.remove_active(this);
   interval_us_ = timeout.count();
-  b.insert_timeout(this, EventBase::deadline_after(b.now_us(), interval_us_), -1);
+  b.insert_timeout(this, EventBaseImpl::deadline_after(b.now_us(), interval_us_), -1);
   b.recount(this, old);
   return 0;
 }
 
 int Event::add(const CommonTimeout& timeout) {
-  if (timeout.index < 0 || !base_ || timeout.index >= static_cast<int>(base_->common_.size()) ||
-      base_->common_[timeout.index]->duration_us != timeout.duration.count()) {
+  if (!base_ || !impl(*base_).owns_common_timeout(timeout)) {
     return add(timeout.duration);  // not from this base: an ordinary timeout
   }
   if (add() != 0) return -1;
-  EventBase& b = *base_;
+  EventBaseImpl& b = impl(*base_);
   std::uint16_t old = state_;
   if (state_ & kStateTimeout) b.remove_timeout(this);
   if ((state_ & kStateActive) && res_ == kTimeout) b.remove_active(this);
   interval_us_ = timeout.duration.count();
-  b.insert_timeout(this, EventBase::deadline_after(b.now_us(), interval_us_), timeout.index);
+  b.insert_timeout(this, EventBaseImpl::deadline_after(b.now_us(), interval_us_), timeout.index);
   b.recount(this, old);
   return 0;
 }
@@ -119,11 +123,11 @@ int Event::del() {
   }
   detail::debug_check_live(this, "Event::del");
   if (!base_) return 0;
-  EventBase& b = *base_;
+  EventBaseImpl& b = impl(*base_);
   std::uint16_t old = state_;
   // A signal callback being repeated ncalls times stops (as libevent's
   // event_del clears ev_pncalls).
-  if (b.running_event_ == this) b.running_gone_ = true;
+  b.note_gone(this);
   if (state_ & kStateTimeout) b.remove_timeout(this);
   if (state_ & kStateActive) b.remove_active(this);
   if (state_ & kStateInserted) {
@@ -136,18 +140,20 @@ int Event::del() {
 
 int Event::remove_timer() {
   check_live("Event::remove_timer");
+  EventBaseImpl& b = impl(*base_);
   std::uint16_t old = state_;
-  if (state_ & kStateTimeout) base_->remove_timeout(this);
+  if (state_ & kStateTimeout) b.remove_timeout(this);
   interval_us_ = -1;
-  base_->recount(this, old);
+  b.recount(this, old);
   return 0;
 }
 
 void Event::activate(short res, short ncalls) {
   check_live("Event::activate");
+  EventBaseImpl& b = impl(*base_);
   std::uint16_t old = state_;
-  base_->insert_active(this, res, ncalls);
-  base_->recount(this, old);
+  b.insert_active(this, res, ncalls);
+  b.recount(this, old);
 }
 
 short Event::pending(short what, TimePoint* expires) const {
@@ -165,7 +171,7 @@ short Event::pending(short what, TimePoint* expires) const {
 int Event::set_priority(int priority) {
   check_live("Event::set_priority");
   if (state_ & kStateActive) return -1;
-  if (priority < 0 || priority >= base_->priorities()) return -1;
+  if (priority < 0 || priority >= impl(*base_).priorities()) return -1;
   priority_ = priority;
   return 0;
 }

@@ -1,13 +1,13 @@
 // Event: one condition the loop watches (readable, writable, a signal, a
 // timeout, or the peer closing) and the callback it runs when it happens.
 //
-// The guide's section 四. An Event is a plain object that can be embedded in
-// a caller's struct (no heap allocation); it must not move while assigned,
-// which is why it is neither copyable nor movable. Destroying an Event
-// removes it from its base; destroying the base first detaches its events
-// (they become non-pending and may then only be assigned again or
-// destroyed). Callbacks run inside EventBase::loop(), never in a signal
-// handler.
+// libevent's struct event (event_assign, event_add, event_del, ...). An
+// Event is a plain object that can be embedded in a caller's struct (no
+// heap allocation); it must not move while assigned, which is why it is
+// neither copyable nor movable. Destroying an Event removes it from its
+// base; destroying the base first detaches its events (they become
+// non-pending and may then only be assigned again or destroyed). Callbacks
+// run inside EventBase::loop(), never in a signal handler.
 #pragma once
 
 #include <chrono>
@@ -20,6 +20,9 @@ namespace ev {
 
 class EventBase;
 class Event;
+namespace detail {
+class EventBaseImpl;
+}
 
 // What an event waits for, and what it reports to its callback.
 enum : short {
@@ -100,7 +103,7 @@ class Event {
   void* callback_arg() const { return arg_; }
 
  private:
-  friend class EventBase;
+  friend class detail::EventBaseImpl;  // the base's tables link events directly
   enum : std::uint16_t {
     kStateInit = 0x01,
     kStateInserted = 0x02,  // registered for I/O or a signal

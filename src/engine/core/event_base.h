@@ -1,16 +1,18 @@
-// EventBase: the loop that waits on a backend (epoll, poll, select) and runs
-// the callbacks of the events that became active.
+// EventBase: the loop that waits on a backend (epoll(7), poll(2) or
+// select(2)) and runs the callbacks of the events that became active;
+// libevent's struct event_base and event_config.
 //
-// The guide's sections 二 and 三. One EventBase belongs to one thread; the
-// only calls another thread may make are run_in_loop() and wake(). Signal
-// events can be handled by one base per process at a time.
+// One EventBase belongs to one thread; the only calls another thread may
+// make are run_in_loop() and wake(). Signal events can be handled by one
+// base per process at a time. The state behind this class is in
+// detail/event_base_impl.h, which only the engine's core includes.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,11 +20,6 @@
 #include "engine/core/event.h"
 
 namespace ev {
-
-namespace detail {
-class Backend;
-class SignalPipe;
-}  // namespace detail
 
 // Backend features, as libevent's EV_FEATURE_*.
 enum Feature : int {
@@ -97,24 +94,29 @@ std::vector<MethodChoice> rank_methods(const Config& cfg);
 // The method a base created with `cfg` would use, or "" with `why` set.
 std::string choose_method(const Config& cfg, std::string* why);
 
+// The loop (libevent's event_base). Only create() makes one.
 class EventBase {
  public:
   enum LoopFlag : int { kLoopOnce = 0x01, kLoopNonblock = 0x02, kLoopNoExitOnEmpty = 0x04 };
 
-  // nullptr (and `why` set) when no backend satisfies the config.
+  // event_base_new_with_config: nullptr (and `why` set) when no backend
+  // satisfies the config.
   static std::unique_ptr<EventBase> create(const Config& cfg, std::string* why = nullptr);
   static std::unique_ptr<EventBase> create() { return create(Config{}); }
-  ~EventBase();
+  // Detaches the events still assigned here: they become non-pending and
+  // may then only be assigned again or destroyed.
+  virtual ~EventBase();
   EventBase(const EventBase&) = delete;
   EventBase& operator=(const EventBase&) = delete;
 
+  // The backend in use ("epoll", "poll", "select") and its kFeature* bits.
   const char* method() const;
   int features() const;
 
   // Number of priorities (1..256); only before any event is active.
   // New events get priorities()/2.
   int priority_init(int n);
-  int priorities() const { return static_cast<int>(active_.size()); }
+  int priorities() const;
 
   // Runs until no events remain (returns 1), loopexit/loopbreak (0) or a
   // backend error (-1). dispatch() is loop(0).
@@ -129,9 +131,9 @@ class EventBase {
   // Makes the loop re-check for new events after the current callback
   // instead of running the rest of the active queue first.
   int loopcontinue();
-  bool got_exit() const { return got_exit_; }
-  bool got_break() const { return got_break_; }
-  bool running() const { return running_; }
+  bool got_exit() const;
+  bool got_break() const;
+  bool running() const;
 
   // Time at the start of this round of callbacks (or the clock, when not
   // in a callback or with kNoCacheTime). Monotonic and wall-clock forms.
@@ -148,7 +150,7 @@ class EventBase {
            std::optional<Duration> timeout = std::nullopt);
 
   // The event whose callback is running now, or nullptr.
-  Event* running_event() const { return running_event_; }
+  Event* running_event() const;
 
   // Human-readable list of every event and its state (the format may change).
   void dump_events(std::FILE* out);
@@ -157,8 +159,8 @@ class EventBase {
   // returns non-zero, which is returned.
   int foreach_event(const std::function<int(const Event&)>& fn) const;
   // Events added or active that keep the loop alive.
-  int event_count() const { return event_count_; }
-  int active_count() const { return active_count_; }
+  int event_count() const;
+  int active_count() const;
 
   // Watchers run just before the backend waits (with the timeout it will
   // use) and right after it returns; they may not add or delete watchers.
@@ -173,121 +175,12 @@ class EventBase {
   // Thread-safe: make a waiting backend return.
   void wake();
 
-  // After fork(), in the child: rebuild the backend, signal and wake-up
-  // plumbing and register every event again. 0 on success.
+  // event_reinit: after fork(), in the child, rebuild the backend, signal
+  // and wake-up plumbing and register every event again. 0 on success.
   int reinit();
 
-  // For backends: report readiness of fd, or a delivered signal.
-  void activate_io(int fd, short what);
-  void activate_signal(int signum, int ncalls);
-
- private:
-  friend class Event;
-  struct FdSlot {
-    Event* head = nullptr;
-    std::uint16_t nread = 0, nwrite = 0, nclose = 0, net = 0;
-    short applied = 0;  // mask the backend currently has
-    bool dirty = false;
-    // Dropped to no events while a change was pending: the fd may have been
-    // closed and its number reused, so `applied` cannot be trusted.
-    bool emptied = false;
-  };
-  struct CommonQueue {
-    std::int64_t duration_us = 0;
-    Event* head = nullptr;
-    Event* tail = nullptr;
-    Event timer;  // internal: fires at head's deadline
-  };
-  struct Watcher {
-    int id;
-    bool prepare;
-    PrepareCallback on_prepare;
-    CheckCallback on_check;
-  };
-
-  EventBase() = default;
-  int init(const Config& cfg, const std::string& method, std::string* why);
-
-  // Every assigned event, internal ones included (see ~EventBase).
-  void link_event(Event* ev);
-  void unlink_event(Event* ev);
-
-  // Registration (event.cpp calls these).
-  int insert_io(Event* ev);
-  void remove_io(Event* ev);
-  int insert_signal(Event* ev);
-  void remove_signal(Event* ev);
-  short fd_mask(const FdSlot& s) const;
-  void mark_fd(int fd);
-  int apply_fd(int fd);
-  void flush_changelist();
-  void insert_timeout(Event* ev, std::int64_t deadline_us, int common);
-  // from + interval, saturated: Duration::max() means "never", not overflow.
-  static std::int64_t deadline_after(std::int64_t from, std::int64_t interval);
-  void remove_timeout(Event* ev);
-  void insert_active(Event* ev, short res, short ncalls);
-  void remove_active(Event* ev);
-  // Keeps event_count_ right after ev's state changed from old_state.
-  void recount(Event* ev, std::uint16_t old_state);
-
-  // Timer heap.
-  void heap_push(Event* ev);
-  void heap_erase(Event* ev);
-  void heap_sift_up(int i);
-  void heap_sift_down(int i);
-  static void common_timeout_cb(int fd, short what, void* arg);
-  void schedule_common(CommonQueue& q);
-
-  // Loop internals.
-  std::int64_t clock_us() const;
-  std::int64_t next_timeout_us();
-  void expire_timeouts();
-  int process_active();
-  void run_callback(Event* ev);
-  void run_watchers(bool prepare, Duration timeout);
-  static void wakeup_cb(int fd, short what, void* arg);
-  int setup_internal_events();
-
-  std::unique_ptr<detail::Backend> backend_;
-  std::unique_ptr<detail::SignalPipe> signals_;
-  std::string method_;
-  Config config_;
-  std::vector<FdSlot> fds_;
-  std::vector<int> changelist_;
-  std::vector<Event*> sig_heads_;
-  std::vector<Event*> heap_;
-  std::vector<std::unique_ptr<CommonQueue>> common_;
-  struct ActiveQueue {
-    Event* head = nullptr;
-    Event* tail = nullptr;
-  };
-  std::vector<ActiveQueue> active_;
-  std::vector<Watcher> watchers_;
-  int next_watcher_id_ = 1;
-  std::vector<Event*> once_events_;
-  Event* assigned_ = nullptr;  // list through Event::base_next_
-
-  int event_count_ = 0;
-  int active_count_ = 0;
-  std::int64_t cached_us_ = 0;  // 0: no cached time
-  // Wall clock minus monotonic clock, measured once per cached time so that
-  // gettimeofday_cached() is as stable as now() (offset_for_us_ is the
-  // cached_us_ it belongs to).
-  std::int64_t wall_offset_us_ = 0;
-  std::int64_t offset_for_us_ = 0;
-  bool running_ = false;
-  bool got_exit_ = false;
-  bool got_break_ = false;
-  bool continue_ = false;
-  Event* running_event_ = nullptr;
-  bool running_gone_ = false;  // the running event was deleted or destroyed
-
-  Event signal_event_;  // internal: reads the signal pipe
-  int wake_fd_ = -1;
-  Event wake_event_;
-  std::mutex pending_mutex_;
-  std::vector<std::function<void()>> pending_fns_;
-  bool wake_pending_ = false;
+ protected:
+  EventBase() = default;  // the one subclass is detail::EventBaseImpl
 };
 
 }  // namespace ev

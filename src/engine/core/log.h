@@ -1,6 +1,7 @@
 // Engine-wide setup: log and fatal-error callbacks, debug mode, version.
 //
-// The guide's section 一. Logging is process-wide (like libevent's), so set
+// libevent's event_set_log_callback, event_set_fatal_callback and
+// event_enable_debug_mode. Logging is process-wide (like libevent's), so set
 // the callbacks before creating bases and do not change them while loops run
 // on other threads.
 #pragma once

@@ -1,41 +1,40 @@
-// The loop: waiting on the backend, expiring timers (a binary heap plus
-// FIFO queues for common timeouts), and running active callbacks in
-// priority order, as the guide's section 三 pseudo-code describes.
+// EventBaseImpl's loop: waiting on the backend, expiring timers (a binary
+// heap plus FIFO queues for common timeouts), and running active callbacks
+// in priority order, in the order libevent's event_base_loop() does.
 #include <sys/time.h>
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
 
-#include "engine/core/detail/backend.h"
-#include "engine/core/event_base.h"
+#include "engine/core/detail/event_base_impl.h"
 #include "engine/core/log.h"
 
-namespace ev {
+namespace ev::detail {
 
 namespace {
 constexpr std::uint16_t kCounted = 0x02 | 0x04 | 0x08;  // inserted, timeout, active
 }
 
-std::int64_t EventBase::clock_us() const {
+std::int64_t EventBaseImpl::clock_us() const {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-std::int64_t EventBase::now_us() {
+std::int64_t EventBaseImpl::now_us() {
   if (cached_us_ && !(config_.flags() & Config::kNoCacheTime)) return cached_us_;
   return clock_us();
 }
 
-TimePoint EventBase::now() { return TimePoint(Duration(now_us())); }
+TimePoint EventBaseImpl::now() { return TimePoint(Duration(now_us())); }
 
-int EventBase::update_cache_time() {
+int EventBaseImpl::update_cache_time() {
   if (running_) cached_us_ = clock_us();
   return 0;
 }
 
-int EventBase::gettimeofday_cached(timeval* tv) {
+int EventBaseImpl::gettimeofday_cached(timeval* tv) {
   if (!cached_us_ || (config_.flags() & Config::kNoCacheTime)) return gettimeofday(tv, nullptr);
   // Wall time of the cached monotonic instant, through the offset between
   // the two clocks, measured on the first call for this cached time.
@@ -51,7 +50,7 @@ int EventBase::gettimeofday_cached(timeval* tv) {
   return 0;
 }
 
-void EventBase::recount(Event* ev, std::uint16_t old_state) {
+void EventBaseImpl::recount(Event* ev, std::uint16_t old_state) {
   if (ev->state_ & Event::kStateInternal) return;
   bool was = (old_state & kCounted) != 0;
   bool is = (ev->state_ & kCounted) != 0;
@@ -60,7 +59,7 @@ void EventBase::recount(Event* ev, std::uint16_t old_state) {
 
 // ---- timer heap -----------------------------------------------------------
 
-void EventBase::heap_sift_up(int i) {
+void EventBaseImpl::heap_sift_up(int i) {
   Event* ev = heap_[static_cast<std::size_t>(i)];
   while (i > 0) {
     int parent = (i - 1) / 2;
@@ -74,7 +73,7 @@ void EventBase::heap_sift_up(int i) {
   ev->heap_index_ = i;
 }
 
-void EventBase::heap_sift_down(int i) {
+void EventBaseImpl::heap_sift_down(int i) {
   int n = static_cast<int>(heap_.size());
   Event* ev = heap_[static_cast<std::size_t>(i)];
   for (;;) {
@@ -92,12 +91,12 @@ void EventBase::heap_sift_down(int i) {
   ev->heap_index_ = i;
 }
 
-void EventBase::heap_push(Event* ev) {
+void EventBaseImpl::heap_push(Event* ev) {
   heap_.push_back(ev);
   heap_sift_up(static_cast<int>(heap_.size()) - 1);
 }
 
-void EventBase::heap_erase(Event* ev) {
+void EventBaseImpl::heap_erase(Event* ev) {
   int i = ev->heap_index_;
   ev->heap_index_ = -1;
   Event* last = heap_.back();
@@ -111,20 +110,20 @@ void EventBase::heap_erase(Event* ev) {
 
 // ---- common timeouts ------------------------------------------------------
 
-CommonTimeout EventBase::init_common_timeout(Duration d) {
+CommonTimeout EventBaseImpl::init_common_timeout(Duration d) {
   for (std::size_t i = 0; i < common_.size(); ++i)
     if (common_[i]->duration_us == d.count()) return {d, static_cast<int>(i)};
   if (common_.size() >= 256) return {d, -1};  // falls back to the heap
   auto q = std::make_unique<CommonQueue>();
   q->duration_us = d.count();
-  q->timer.assign(*this, -1, 0, &EventBase::common_timeout_cb, q.get());
+  q->timer.assign(*this, -1, 0, &EventBaseImpl::common_timeout_cb, q.get());
   q->timer.state_ |= Event::kStateInternal;
   q->timer.priority_ = 0;
   common_.push_back(std::move(q));
   return {d, static_cast<int>(common_.size()) - 1};
 }
 
-void EventBase::schedule_common(CommonQueue& q) {
+void EventBaseImpl::schedule_common(CommonQueue& q) {
   if (q.timer.state_ & Event::kStateTimeout) heap_erase(&q.timer);
   q.timer.state_ &= static_cast<std::uint16_t>(~Event::kStateTimeout);
   if (!q.head) return;
@@ -133,9 +132,9 @@ void EventBase::schedule_common(CommonQueue& q) {
   heap_push(&q.timer);
 }
 
-void EventBase::common_timeout_cb(int, short, void* arg) {
+void EventBaseImpl::common_timeout_cb(int, short, void* arg) {
   auto* q = static_cast<CommonQueue*>(arg);
-  EventBase& base = *q->timer.base_;
+  EventBaseImpl& base = impl(*q->timer.base_);
   std::int64_t now = base.now_us();
   while (q->head && q->head->deadline_us_ <= now) {
     Event* ev = q->head;
@@ -147,13 +146,13 @@ void EventBase::common_timeout_cb(int, short, void* arg) {
   base.schedule_common(*q);
 }
 
-std::int64_t EventBase::deadline_after(std::int64_t from, std::int64_t interval) {
+std::int64_t EventBaseImpl::deadline_after(std::int64_t from, std::int64_t interval) {
   // The latest deadline pending() can still express as a TimePoint.
   constexpr std::int64_t kNever = std::chrono::duration_cast<Duration>(TimePoint::max().time_since_epoch()).count();
   return interval > kNever - from ? kNever : from + interval;
 }
 
-void EventBase::insert_timeout(Event* ev, std::int64_t deadline_us, int common) {
+void EventBaseImpl::insert_timeout(Event* ev, std::int64_t deadline_us, int common) {
   ev->deadline_us_ = deadline_us;
   ev->state_ |= Event::kStateTimeout;
   ev->common_index_ = common;
@@ -175,7 +174,7 @@ void EventBase::insert_timeout(Event* ev, std::int64_t deadline_us, int common) 
   if (q.head == ev) schedule_common(q);
 }
 
-void EventBase::remove_timeout(Event* ev) {
+void EventBaseImpl::remove_timeout(Event* ev) {
   ev->state_ &= static_cast<std::uint16_t>(~Event::kStateTimeout);
   if (ev->common_index_ < 0) {
     heap_erase(ev);
@@ -191,13 +190,13 @@ void EventBase::remove_timeout(Event* ev) {
   if (was_head) schedule_common(q);
 }
 
-std::int64_t EventBase::next_timeout_us() {
+std::int64_t EventBaseImpl::next_timeout_us() {
   if (heap_.empty()) return -1;
   std::int64_t wait = heap_.front()->deadline_us_ - clock_us();
   return wait < 0 ? 0 : wait;
 }
 
-void EventBase::expire_timeouts() {
+void EventBaseImpl::expire_timeouts() {
   std::int64_t now = cached_us_ ? cached_us_ : clock_us();
   while (!heap_.empty() && heap_.front()->deadline_us_ <= now) {
     Event* ev = heap_.front();
@@ -211,7 +210,7 @@ void EventBase::expire_timeouts() {
 
 // ---- active queues --------------------------------------------------------
 
-void EventBase::insert_active(Event* ev, short res, short ncalls) {
+void EventBaseImpl::insert_active(Event* ev, short res, short ncalls) {
   if (ev->state_ & Event::kStateActive) {
     ev->res_ |= res;
     if (res & kSignal) ev->ncalls_ = static_cast<short>(std::min(0x7fff, ev->ncalls_ + ncalls));
@@ -230,7 +229,7 @@ void EventBase::insert_active(Event* ev, short res, short ncalls) {
   ++active_count_;
 }
 
-void EventBase::remove_active(Event* ev) {
+void EventBaseImpl::remove_active(Event* ev) {
   int prio = std::clamp(ev->priority_, 0, priorities() - 1);
   ActiveQueue& q = active_[static_cast<std::size_t>(prio)];
   if (ev->active_prev_) ev->active_prev_->active_next_ = ev->active_next_;
@@ -245,14 +244,15 @@ void EventBase::remove_active(Event* ev) {
 // Runs one event's callback. A persistent event stays added (its timeout is
 // rescheduled from the nominal deadline, so periodic timers do not drift);
 // any other event is deleted first, so the callback may add it again.
-void EventBase::run_callback(Event* ev) {
+void EventBaseImpl::run_callback(Event* ev) {
   std::uint16_t old = ev->state_;
   remove_active(ev);
   short res = ev->res_;
   short ncalls = ev->ncalls_;
   if (ev->events_ & kPersist) {
-    // Every run restarts the timeout (the guide, 1.3): from the nominal
-    // deadline after a timeout, from now after I/O or a manual activation.
+    // Every run restarts the timeout, as libevent's event_persist_closure
+    // does: from the nominal deadline after a timeout, from now after I/O
+    // or a manual activation.
     if (ev->interval_us_ >= 0) {
       if (ev->state_ & Event::kStateTimeout) remove_timeout(ev);
       std::int64_t now = now_us();
@@ -292,7 +292,7 @@ void EventBase::run_callback(Event* ev) {
   }
 }
 
-int EventBase::process_active() {
+int EventBaseImpl::process_active() {
   int total = 0;
   for (std::size_t p = 0; p < active_.size(); ++p) {
     if (!active_[p].head) continue;
@@ -324,21 +324,21 @@ int EventBase::process_active() {
 
 // ---- the loop -------------------------------------------------------------
 
-int EventBase::loopexit(std::optional<Duration> delay) {
+int EventBaseImpl::loopexit(std::optional<Duration> delay) {
   return once(-1, 0, [this](int, short) { got_exit_ = true; }, delay.value_or(Duration(0)));
 }
 
-int EventBase::loopbreak() {
+int EventBaseImpl::loopbreak() {
   if (running_) got_break_ = true;
   return 0;
 }
 
-int EventBase::loopcontinue() {
+int EventBaseImpl::loopcontinue() {
   if (running_) continue_ = true;
   return 0;
 }
 
-int EventBase::once(int fd, short what, std::function<void(int, short)> cb, std::optional<Duration> timeout) {
+int EventBaseImpl::once(int fd, short what, std::function<void(int, short)> cb, std::optional<Duration> timeout) {
   if (what & (kSignal | kPersist)) {
     log(Severity::Warn, "EventBase::once: signal and persistent events are not supported");
     return -1;
@@ -361,7 +361,7 @@ int EventBase::once(int fd, short what, std::function<void(int, short)> cb, std:
   return rc;
 }
 
-int EventBase::loop(int flags) {
+int EventBaseImpl::loop(int flags) {
   if (running_) {
     log(Severity::Warn, "EventBase::loop: already running (no re-entry)");
     return -1;
@@ -382,7 +382,7 @@ int EventBase::loop(int flags) {
     if (!changelist_.empty()) flush_changelist();
     if (!watchers_.empty()) run_watchers(true, Duration(timeout));
     cached_us_ = 0;
-    if (backend_->dispatch(*this, timeout) != 0) {
+    if (backend_->dispatch(timeout) != 0) {
       ret = -1;
       break;
     }
@@ -393,8 +393,9 @@ int EventBase::loop(int flags) {
       int n = process_active();
       if ((flags & kLoopOnce) && active_count_ == 0 && n != 0) done = true;
     }
-    // The guide: with NONBLOCK the loop checks once, runs what is ready and
-    // returns (libevent itself keeps looping while events stay active).
+    // With kLoopNonblock (EVLOOP_NONBLOCK) the loop checks once, runs what
+    // is ready and returns (libevent itself keeps looping while events stay
+    // active).
     if (flags & kLoopNonblock) done = true;
   }
   cached_us_ = 0;
@@ -402,4 +403,4 @@ int EventBase::loop(int flags) {
   return ret;
 }
 
-}  // namespace ev
+}  // namespace ev::detail

@@ -1,4 +1,4 @@
-// poll: works on any fd (FDS), O(N) per dispatch. The pollfd array stays
+// poll(2): works on any fd (FDS), O(N) per dispatch. The pollfd array stays
 // dense: a removed fd's slot is filled with the last entry.
 #include <poll.h>
 
@@ -8,14 +8,14 @@
 #include <vector>
 
 #include "engine/core/detail/backend.h"
-#include "engine/core/event_base.h"
+#include "engine/core/event.h"
 
 namespace ev::detail {
 namespace {
 
 class PollBackend final : public Backend {
  public:
-  explicit PollBackend(bool precise) : precise_(precise) {}
+  PollBackend(ActivationSink& sink, bool precise) : sink_(sink), precise_(precise) {}
 
   int change(int fd, short, short new_mask) override {
     if (static_cast<std::size_t>(fd) >= index_.size()) index_.resize(static_cast<std::size_t>(fd) + 1, -1);
@@ -42,7 +42,7 @@ class PollBackend final : public Backend {
     return 0;
   }
 
-  int dispatch(EventBase& base, std::int64_t timeout_us) override {
+  int dispatch(std::int64_t timeout_us) override {
     int n;
     if (precise_ && timeout_us > 0) {
       timespec ts{static_cast<time_t>(timeout_us / 1000000), static_cast<long>(timeout_us % 1000000) * 1000};
@@ -62,12 +62,13 @@ class PollBackend final : public Backend {
       if (r & POLLIN) what |= kRead;
       if (r & POLLOUT) what |= kWrite;
       if (r & POLLRDHUP) what |= kClosed;
-      base.activate_io(pfds_[i].fd, what);
+      sink_.activate_io(pfds_[i].fd, what);
     }
     return 0;
   }
 
  private:
+  ActivationSink& sink_;
   bool precise_;
   std::vector<pollfd> pfds_;
   std::vector<int> index_;  // fd -> position in pfds_, or -1
@@ -75,8 +76,8 @@ class PollBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_poll_backend(const BackendOptions& opts, std::string*) {
-  return std::make_unique<PollBackend>(opts.precise_timer);
+std::unique_ptr<Backend> make_poll_backend(ActivationSink& sink, const BackendOptions& opts, std::string*) {
+  return std::make_unique<PollBackend>(sink, opts.precise_timer);
 }
 
 }  // namespace ev::detail

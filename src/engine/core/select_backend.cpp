@@ -1,6 +1,6 @@
-// select: the portable fallback, O(N). The fd sets are sized to the highest
-// fd instead of FD_SETSIZE, so it keeps working past 1024 descriptors (the
-// kernel accepts any nfds up to the descriptor limit).
+// select(2): the portable fallback, O(N). The fd sets are sized to the
+// highest fd instead of FD_SETSIZE, so it keeps working past 1024
+// descriptors (the kernel accepts any nfds up to the descriptor limit).
 #include <sys/select.h>
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/core/detail/backend.h"
-#include "engine/core/event_base.h"
+#include "engine/core/event.h"
 
 namespace ev::detail {
 namespace {
@@ -19,6 +19,8 @@ constexpr int kBits = static_cast<int>(sizeof(Word) * CHAR_BIT);
 
 class SelectBackend final : public Backend {
  public:
+  explicit SelectBackend(ActivationSink& sink) : sink_(sink) {}
+
   int change(int fd, short, short new_mask) override {
     std::size_t words = static_cast<std::size_t>(fd / kBits + 1);
     if (words > read_.size()) {
@@ -32,7 +34,7 @@ class SelectBackend final : public Backend {
     return 0;
   }
 
-  int dispatch(EventBase& base, std::int64_t timeout_us) override {
+  int dispatch(std::int64_t timeout_us) override {
     std::size_t words = static_cast<std::size_t>(max_fd_ / kBits + 1);
     rwork_.assign(read_.begin(), read_.begin() + static_cast<long>(std::min(words, read_.size())));
     wwork_.assign(write_.begin(), write_.begin() + static_cast<long>(std::min(words, write_.size())));
@@ -52,7 +54,7 @@ class SelectBackend final : public Backend {
         if (test(rwork_, fd)) what |= kRead;
         if (test(wwork_, fd)) what |= kWrite;
         --n;
-        base.activate_io(fd, what);
+        sink_.activate_io(fd, what);
       }
     }
     return 0;
@@ -69,14 +71,15 @@ class SelectBackend final : public Backend {
     return w < v.size() && (v[w] >> (fd % kBits)) & 1;
   }
 
+  ActivationSink& sink_;
   std::vector<Word> read_, write_, rwork_, wwork_;
   int max_fd_ = -1;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_select_backend(const BackendOptions&, std::string*) {
-  return std::make_unique<SelectBackend>();
+std::unique_ptr<Backend> make_select_backend(ActivationSink& sink, const BackendOptions&, std::string*) {
+  return std::make_unique<SelectBackend>(sink);
 }
 
 }  // namespace ev::detail

@@ -1,6 +1,7 @@
 // Signals reach the loop through a self-pipe: the handler does nothing but
-// write the signal number (async-signal-safe), and the loop's internal read
-// event turns the bytes into signal-event activations.
+// write the signal number (write(2) is async-signal-safe, see
+// signal-safety(7)), and the loop's internal read event turns the bytes
+// into signal-event activations.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,7 +11,6 @@
 #include <cstring>
 
 #include "engine/core/detail/backend.h"
-#include "engine/core/event_base.h"
 
 namespace ev::detail {
 namespace {
@@ -31,8 +31,8 @@ void on_signal(int signum) {
 
 }  // namespace
 
-std::unique_ptr<SignalPipe> SignalPipe::create(EventBase&, std::string* why) {
-  auto sp = std::unique_ptr<SignalPipe>(new SignalPipe());
+std::unique_ptr<SignalPipe> SignalPipe::create(ActivationSink& sink, std::string* why) {
+  auto sp = std::unique_ptr<SignalPipe>(new SignalPipe(sink));
   if (::pipe2(sp->fds_, O_NONBLOCK | O_CLOEXEC) != 0) {
     if (why) *why = std::string("pipe: ") + std::strerror(errno);
     return nullptr;
@@ -67,7 +67,7 @@ int SignalPipe::unwatch(int signum) {
   return ::sigaction(signum, &g_old_actions[signum], nullptr);
 }
 
-void SignalPipe::drain(EventBase& base) {
+void SignalPipe::drain() {
   int counts[NSIG] = {};
   unsigned char buf[256];
   for (;;) {
@@ -77,7 +77,7 @@ void SignalPipe::drain(EventBase& base) {
       if (buf[i] < NSIG) ++counts[buf[i]];
   }
   for (int sig = 1; sig < NSIG; ++sig)
-    if (counts[sig]) base.activate_signal(sig, counts[sig]);
+    if (counts[sig]) sink_.activate_signal(sig, counts[sig]);
 }
 
 }  // namespace ev::detail

@@ -17,8 +17,9 @@
 
 #include "engine/core/event.h"
 #include "engine/core/event_base.h"
-#include "engine/dns/config_files.h"
+#include "engine/dns/hosts_file.h"
 #include "engine/dns/message.h"
+#include "engine/dns/resolv_conf.h"
 #include "engine/util/sockaddr.h"
 
 namespace ev::dns {

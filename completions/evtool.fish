@@ -65,6 +65,7 @@ function __evtool_value_options
             echo --exec
         case 'tcp echo' 'tcp serve'
             echo --bind
+            echo --drain-timeout
             echo --max-conns
             echo --idle-timeout
             echo --rate
@@ -87,7 +88,7 @@ function __evtool_value_options
                 end
             end
         case 'http serve'
-            for option in -p --port --bind --threads --max-conns --timeout --max-header --max-body --index --echo --cert --key
+            for option in -p --port --bind --drain-timeout --threads --max-conns --timeout --max-header --max-body --index --echo --cert --key
                 echo $option
             end
         case 'dns resolve'
@@ -102,8 +103,10 @@ function __evtool_value_options
             echo --file
             echo --max-inflight
         case 'dns serve'
+            echo -p
             echo --port
             echo --bind
+            echo --drain-timeout
             echo --zone
             echo --record
             echo --hosts
@@ -179,11 +182,15 @@ complete -c evtool -n '__evtool_at tcp' -a serve -d 'Chat server relaying lines 
 complete -c evtool -n '__evtool_at tcp' -a chat -d 'Connect to a server: stdin to it, its bytes to stdout'
 for path in 'tcp echo' 'tcp serve'
     complete -c evtool -n "__evtool_at '$path'" -l bind -x -d 'Address to listen on (default 0.0.0.0)'
-    complete -c evtool -n "__evtool_at '$path'" -l max-conns -x -d 'Close connections beyond this many at once'
+    complete -c evtool -n "__evtool_at '$path'" -l max-conns -x -d 'Serve at most this many connections at once'
     complete -c evtool -n "__evtool_at '$path'" -l idle-timeout -x -d 'Close a connection idle this long'
     complete -c evtool -n "__evtool_at '$path'" -l rate -x -d 'Limit each connection to bytes per second'
     complete -c evtool -n "__evtool_at '$path'" -l group-rate -x -d 'Limit all connections together to bytes per second'
     complete -c evtool -n "__evtool_at '$path'" -l threads -x -d 'Event loops sharing the port (SO_REUSEPORT)'
+end
+# Every server drains in-flight work on SIGINT/SIGTERM.
+for path in 'tcp echo' 'tcp serve' 'http serve' 'dns serve'
+    complete -c evtool -n "__evtool_at '$path'" -l drain-timeout -x -d 'Give in-flight work this long to finish on SIGINT/SIGTERM (default 10s)'
 end
 # TLS on the servers.
 for path in 'tcp echo' 'tcp serve' 'http serve'
@@ -250,7 +257,7 @@ complete -c evtool -n "__evtool_at 'dns resolve'" -l tcp -d 'Query over TCP'
 complete -c evtool -n "__evtool_at 'dns resolve'" -l short -d 'Print only the data of each answer'
 complete -c evtool -n "__evtool_at 'dns resolve'" -s f -l file -r -F -d 'Read names from a file (- for stdin)'
 complete -c evtool -n "__evtool_at 'dns resolve'" -l max-inflight -x -d 'Queries in flight at once'
-complete -c evtool -n "__evtool_at 'dns serve'" -l port -x -d 'Port for UDP and TCP (default 5353)'
+complete -c evtool -n "__evtool_at 'dns serve'" -s p -l port -x -d 'Port for UDP and TCP (default 5353)'
 complete -c evtool -n "__evtool_at 'dns serve'" -l bind -x -d 'Address to listen on (default 0.0.0.0)'
 complete -c evtool -n "__evtool_at 'dns serve'" -l zone -r -F -d 'Zone file to serve (repeatable)'
 complete -c evtool -n "__evtool_at 'dns serve'" -l record -x -d 'A record: NAME [TTL] [IN] TYPE DATA'

@@ -9,10 +9,11 @@
 #include "cli/validators.h"
 #include "cmds/dns_commands.h"
 #include "cmds/server_frame.h"
-#include "engine/dns/config_files.h"
 #include "engine/dns/forwarder.h"
+#include "engine/dns/hosts_file.h"
 #include "engine/dns/server.h"
 #include "engine/dns/zone_db.h"
+#include "engine/dns/zone_file.h"
 
 namespace evtool {
 namespace {

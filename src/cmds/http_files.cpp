@@ -15,6 +15,7 @@
 
 #include "cmds/http_file_cache.h"
 #include "cmds/http_range.h"
+#include "engine/util/ascii.h"
 
 namespace evtool {
 namespace {
@@ -271,7 +272,7 @@ std::string_view content_type_for(std::string_view name) {
   if (dot == std::string_view::npos || dot == 0) return "application/octet-stream";
   std::string_view ext = base.substr(dot + 1);
   for (const auto& [e, type] : kTypes)
-    if (http::iequals(e, ext)) return type;
+    if (ev::ascii_iequals(e, ext)) return type;
   return "application/octet-stream";
 }
 

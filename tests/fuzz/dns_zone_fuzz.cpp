@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/dns/config_files.h"
 #include "engine/dns/message.h"
+#include "engine/dns/zone_file.h"
 
 namespace {
 

@@ -10,7 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/dns/config_files.h"
+#include "engine/dns/hosts_file.h"
+#include "engine/dns/message.h"
+#include "engine/dns/resolv_conf.h"
 
 namespace {
 

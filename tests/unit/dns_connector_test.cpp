@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/dns/config_files.h"
+#include "engine/dns/hosts_file.h"
+#include "engine/dns/resolv_conf.h"
 #include "engine/dns/connector.h"
 #include "engine/dns/resolver.h"
 #include "engine/io/listener.h"

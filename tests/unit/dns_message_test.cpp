@@ -1,4 +1,4 @@
-// DNS messages (section 九, beyond the guide: every section, compression,
+// DNS messages (RFC 1035, 3596, 2782, 6891: every section, compression,
 // EDNS0): round trips for each record type, dig's presentation form, and
 // the malformed packets a server must survive (CVE-2016-10195 and friends).
 #include "engine/dns/message.h"

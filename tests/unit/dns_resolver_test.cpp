@@ -1,4 +1,4 @@
-// dns::Resolver (section 九), the lookups: A / AAAA / PTR / any type and the
+// dns::Resolver, the lookups: A / AAAA / PTR / any type and the
 // DNS_ERR_* codes, the search list and ndots (an empty name is
 // CVE-2016-10197), the hosts file, reverse lookups, getaddrinfo with
 // allow-skew, cancel, manual configuration, resolv.conf options, and

@@ -1,4 +1,4 @@
-// dns::Resolver (section 九), the transport: timeouts, failover between
+// dns::Resolver, the transport: timeouts, failover between
 // nameservers, failed-server detection and probing, max-inflight queueing,
 // suspend / resume, and the defences against spoofing (random IDs and
 // source ports, 0x20 case randomisation, answers checked against ID,

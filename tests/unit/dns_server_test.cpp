@@ -1,4 +1,4 @@
-// dns::Server (section 九's server side) and the Forwarder: UDP and TCP on
+// dns::Server (RFC 1035 4.2, RFC 7766) and the Forwarder: UDP and TCP on
 // one port, inspecting a request (questions, flags, peer, transport),
 // records in every section, respond now or later, drop, truncation, TCP
 // framing, and malformed packets that must neither crash the server nor

@@ -22,6 +22,7 @@
 #include "engine/io/buffer.h"
 #include "engine/io/listener.h"
 #include "engine/io/socket_buffer_event.h"
+#include "engine/util/ascii.h"
 #include "engine/util/sockaddr.h"
 #include "io_test_util.h"
 
@@ -55,7 +56,7 @@ struct Response {
 
   const std::string* find(std::string_view name) const {
     for (const auto& [n, v] : fields)
-      if (ev::http::iequals(n, name)) return &v;
+      if (ev::ascii_iequals(n, name)) return &v;
     return nullptr;
   }
   std::string header(std::string_view name) const {
@@ -65,7 +66,7 @@ struct Response {
   bool has(std::string_view name) const { return find(name) != nullptr; }
   std::size_t count(std::string_view name) const {
     std::size_t n = 0;
-    for (const auto& f : fields) n += ev::http::iequals(f.first, name) ? 1 : 0;
+    for (const auto& f : fields) n += ev::ascii_iequals(f.first, name) ? 1 : 0;
     return n;
   }
 };

@@ -1,4 +1,4 @@
-// Section 五: the secure random source.
+// The secure random source (getrandom(2)).
 #include "engine/util/random.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Section 五: socket address parsing (evutil_parse_sockaddr_port and the
+// Socket address parsing (evutil_parse_sockaddr_port and the
 // over-long "[...]" input of CVE-2016-10196) and printing.
 #include "engine/util/sockaddr.h"
 

@@ -1,4 +1,4 @@
-// Section 五: socket helpers (non-blocking, close-on-exec, reusable
+// Socket helpers (non-blocking, close-on-exec, reusable
 // listeners, socketpair) and the owning UniqueFd.
 #include "engine/util/socket.h"
 

@@ -7,6 +7,8 @@
 #include <array>
 #include <cstring>
 
+#include "engine/util/ascii.h"
+
 namespace ev::dns {
 namespace {
 
@@ -125,24 +127,15 @@ std::string_view strip_root_dot(std::string_view s) {
   return ends_with_unescaped_dot(s) ? s.substr(0, s.size() - 1) : s;
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- names
 
-bool names_equal(std::string_view a, std::string_view b) { return equal_nocase(strip_root_dot(a), strip_root_dot(b)); }
+bool names_equal(std::string_view a, std::string_view b) { return ascii_iequals(strip_root_dot(a), strip_root_dot(b)); }
 
 std::string lower_name(std::string_view name) {
   std::string out(name);
-  for (char& c : out) c = ascii_lower(c);
+  for (char& c : out) c = ascii_tolower(c);
   return out;
 }
 
@@ -150,11 +143,11 @@ bool name_in_zone(std::string_view name, std::string_view zone) {
   name = strip_root_dot(name);
   zone = strip_root_dot(zone);
   if (zone.empty()) return true;
-  if (name.size() == zone.size()) return equal_nocase(name, zone);
+  if (name.size() == zone.size()) return ascii_iequals(name, zone);
   if (name.size() < zone.size() + 1) return false;
   std::string_view head = name.substr(0, name.size() - zone.size());
   // The separator must be a real label boundary, not an escaped "\.".
-  return ends_with_unescaped_dot(head) && equal_nocase(name.substr(head.size()), zone);
+  return ends_with_unescaped_dot(head) && ascii_iequals(name.substr(head.size()), zone);
 }
 
 bool valid_name(std::string_view name) {

@@ -1,7 +1,7 @@
 // DNS messages (RFC 1035, 3596, 2782, 6891, 8659): parsing and building,
-// with name compression, every section and EDNS0. The guide's section 九
-// goes only as far as A / AAAA / PTR; we cover the common record types and
-// keep unknown ones as raw RDATA.
+// with name compression (RFC 1035 4.1.4), every section and EDNS0. The
+// common record types have their own RDATA formats; unknown ones are kept
+// as raw RDATA (RFC 3597).
 //
 // Parsing is bounds-checked everywhere: labels over 63 bytes, names over
 // 255, compression pointers that loop or point forward, counts larger than

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/dns/message.h"
+#include "engine/util/ascii.h"
 #include "engine/util/sockaddr.h"
 
 namespace ev::dns {
@@ -31,17 +32,6 @@ constexpr Mnemonic kClasses[] = {{kClassIN, "IN"}, {kClassCH, "CH"}, {4, "HS"}, 
 constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
                                    "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
 
-bool equal_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 template <typename T>
 std::optional<T> parse_decimal(std::string_view text) {
   T v{};
@@ -53,13 +43,13 @@ std::optional<T> parse_decimal(std::string_view text) {
 
 // "NAME123" with the given prefix (RFC 3597's TYPEnnn / CLASSnnn).
 std::optional<std::uint16_t> numbered(std::string_view text, std::string_view prefix) {
-  if (text.size() <= prefix.size() || !equal_nocase(text.substr(0, prefix.size()), prefix)) return std::nullopt;
+  if (text.size() <= prefix.size() || !ascii_iequals(text.substr(0, prefix.size()), prefix)) return std::nullopt;
   return parse_decimal<std::uint16_t>(text.substr(prefix.size()));
 }
 
 std::optional<std::uint16_t> lookup(std::span<const Mnemonic> table, std::string_view text, std::string_view prefix) {
   for (const Mnemonic& m : table)
-    if (equal_nocase(text, m.name)) return m.value;
+    if (ascii_iequals(text, m.name)) return m.value;
   return numbered(text, prefix);
 }
 

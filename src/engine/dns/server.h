@@ -1,4 +1,5 @@
-// dns::Server: the guide's evdns server interface. One UDP socket and one
+// dns::Server: a DNS server (RFC 1035 4.2, RFC 7766), the engine's
+// counterpart of libevent's evdns server interface. One UDP socket and one
 // TCP listener on the same address; every well-formed query becomes a
 // ServerRequest handed to the callback, which inspects it (questions,
 // flags, the requesting address), adds records to any section and

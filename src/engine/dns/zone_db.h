@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/dns/config_files.h"
+#include "engine/dns/hosts_file.h"
 #include "engine/dns/message.h"
 
 namespace ev::dns {

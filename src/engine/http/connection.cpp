@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "engine/util/ascii.h"
 #include "engine/util/socket.h"
 
 namespace ev::http::detail {
@@ -145,7 +146,7 @@ bool Connection::begin_request() {
 bool Connection::expect_continue(const BodyFraming& framing) {
   const std::string* expect = req_.head_.headers.find("Expect");
   if (!expect) return true;
-  if (!iequals(*expect, "100-continue")) {
+  if (!ascii_iequals(*expect, "100-continue")) {
     fail(417, "unsupported expectation");
     return false;
   }

@@ -2,24 +2,14 @@
 
 #include <algorithm>
 
+#include "engine/util/ascii.h"
+
 namespace ev::http {
-namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-}  // namespace
 
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
@@ -28,12 +18,12 @@ void Headers::set(std::string_view name, std::string_view value) {
 }
 
 void Headers::remove(std::string_view name) {
-  std::erase_if(fields_, [name](const Field& f) { return iequals(f.first, name); });
+  std::erase_if(fields_, [name](const Field& f) { return ascii_iequals(f.first, name); });
 }
 
 const std::string* Headers::find(std::string_view name) const {
   for (const Field& f : fields_)
-    if (iequals(f.first, name)) return &f.second;
+    if (ascii_iequals(f.first, name)) return &f.second;
   return nullptr;
 }
 
@@ -44,8 +34,8 @@ std::string_view Headers::get(std::string_view name, std::string_view fallback) 
 
 bool Headers::has_token(std::string_view name, std::string_view token) const {
   for (const Field& f : fields_) {
-    if (iequals(f.first, name) && for_each_list_item(f.second, [token](std::string_view item) {
-          return iequals(item, token);
+    if (ascii_iequals(f.first, name) && for_each_list_item(f.second, [token](std::string_view item) {
+          return ascii_iequals(item, token);
         }))
       return true;
   }
@@ -54,7 +44,7 @@ bool Headers::has_token(std::string_view name, std::string_view token) const {
 
 std::size_t Headers::count(std::string_view name) const {
   return static_cast<std::size_t>(
-      std::count_if(fields_.begin(), fields_.end(), [name](const Field& f) { return iequals(f.first, name); }));
+      std::count_if(fields_.begin(), fields_.end(), [name](const Field& f) { return ascii_iequals(f.first, name); }));
 }
 
 std::string html_escape(std::string_view text) {

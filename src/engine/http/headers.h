@@ -11,8 +11,6 @@
 
 namespace ev::http {
 
-bool iequals(std::string_view a, std::string_view b);
-
 // A field value without leading and trailing spaces and tabs (OWS).
 std::string_view trim_ows(std::string_view s);
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/util/ascii.h"
+
 namespace ev::http {
 namespace {
 
@@ -164,7 +166,7 @@ ParseResult parse_status_line(std::string_view line, ResponseHead& out) {
 ParseResult content_length(const Headers& headers, bool& present, std::uint64_t& length) {
   present = false;
   for (const auto& [name, value] : headers) {
-    if (!iequals(name, "Content-Length")) continue;
+    if (!ascii_iequals(name, "Content-Length")) continue;
     std::uint64_t n = 0;
     if (!parse_content_length(value, n)) return ParseResult::error(400, "invalid Content-Length");
     if (present && n != length) return ParseResult::error(400, "conflicting Content-Length fields");
@@ -179,11 +181,11 @@ ParseResult content_length(const Headers& headers, bool& present, std::uint64_t&
 void transfer_codings(const Headers& headers, bool& present, bool& chunked, bool& other) {
   present = chunked = other = false;
   for (const auto& [name, value] : headers) {
-    if (!iequals(name, "Transfer-Encoding")) continue;
+    if (!ascii_iequals(name, "Transfer-Encoding")) continue;
     present = true;
     for_each_list_item(value, [&](std::string_view coding) {
       if (chunked) other = true;  // anything after chunked
-      if (iequals(coding, "chunked")) chunked = true;
+      if (ascii_iequals(coding, "chunked")) chunked = true;
       else other = true;
       return false;
     });

@@ -1,6 +1,7 @@
 // Socket addresses: parsing "1.2.3.4:80", "[::1]:80", "::1", "1.2.3.4" and
-// printing them back. The guide's section 五 (evutil_parse_sockaddr_port,
-// whose over-long "[...]" input was CVE-2016-10196: every length is checked).
+// printing them back (inet_pton(3), inet_ntop(3)), like libevent's
+// evutil_parse_sockaddr_port, whose over-long "[...]" input was
+// CVE-2016-10196: here every length is checked.
 #pragma once
 
 #include <netinet/in.h>

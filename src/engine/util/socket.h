@@ -1,5 +1,6 @@
-// Socket helpers (the guide's section 五): non-blocking, close-on-exec,
-// reusable listeners, socketpairs, and an owning descriptor type.
+// Socket helpers: non-blocking and close-on-exec descriptors (fcntl(2)),
+// reusable listeners (SO_REUSEADDR and SO_REUSEPORT, socket(7)), socketpair(2), and an
+// owning descriptor type.
 #pragma once
 
 #include <utility>

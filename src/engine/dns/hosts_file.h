@@ -1,0 +1,38 @@
+// hosts(5): static name-to-address table ("ADDRESS NAME [ALIAS...]" with
+// # comments), as the resolver and the DNS server consult it before DNS.
+// The parser never fails as a whole: a bad line is skipped and reported.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/util/sockaddr.h"
+
+namespace ev::dns {
+
+class HostsFile {
+ public:
+  struct Entry {
+    SocketAddress address;
+    std::string name;  // as written (canonical name first on its line)
+    bool canonical;
+  };
+  // Warnings are "line 3: bad address 'x'".
+  static HostsFile parse(std::string_view text, std::vector<std::string>* warnings = nullptr);
+  // Reads and parses `path`; nullopt with `why` when it cannot be read.
+  static std::optional<HostsFile> load(const std::string& path, std::string* why);
+
+  // Addresses of `name` (case-insensitive), of `family` (AF_INET, AF_INET6,
+  // or AF_UNSPEC for both) in file order.
+  std::vector<SocketAddress> lookup(std::string_view name, int family) const;
+  // The canonical name of an address, for PTR.
+  std::optional<std::string> reverse(const SocketAddress& addr) const;
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+}  // namespace ev::dns

@@ -12,6 +12,8 @@
 
 #include "test_base.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 namespace dns = ev::dns;
 
 namespace {
@@ -388,3 +390,5 @@ TEST_CASE("dns parse_record_line: the CLI's --record forms") {
   }
   CHECK(why == "bad owner name 'a..b'");
 }
+
+TEST_SUITE_END();

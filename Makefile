@@ -51,7 +51,8 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -R '^unit\.'
 
-BENCH_PACKAGES := dnsperf nsd adns-tools util-linux nginx wrk time openssl
+# The packages column of tests/bench/benchmarks.list: peers and their tools.
+BENCH_PACKAGES := $(sort $(shell sed -e '/^[[:space:]]*\#/d' -e '/^[[:space:]]*$$/d' tests/bench/benchmarks.list | cut -d'|' -f5))
 
 bench: build
 	@missing=""; for p in $(BENCH_PACKAGES); do \

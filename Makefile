@@ -14,7 +14,7 @@ PACKAGES := g++ cmake make pkg-config ccache python3 \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test unit asan bench fuzz clean
+.PHONY: all deps build run test asan bench fuzz clean
 
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 30
@@ -31,10 +31,26 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DEVTOOL_WERROR=$(WERROR) $(CMAKE_ARGS)
+# $(call configure,DIR,ARGS): cmake's configure step for DIR, run when DIR
+# has no cache yet or was last configured with other ARGS (kept in
+# DIR/make-configure.args), so that a later WERROR=ON or CMAKE_ARGS takes
+# effect. Otherwise the build's own check reconfigures after a CMakeLists.txt
+# changes. (An option dropped from CMAKE_ARGS keeps its cached value.)
+define configure
+@args='$(subst ','\'',$(2))'; \
+if [ ! -f $(1)/CMakeCache.txt ] || [ "$$(cat $(1)/make-configure.args 2>/dev/null)" != "$$args" ]; then \
+  echo "cmake -S . -B $(1) $$args"; \
+  rm -f $(1)/make-configure.args; \
+  cmake -S . -B $(1) $(2) && \
+  printf '%s\n' "$$args" >$(1)/make-configure.args; \
+fi
+endef
 
-build: deps $(BUILD)/CMakeCache.txt
+BUILD_ARGS := -DCMAKE_BUILD_TYPE=Release -DEVTOOL_WERROR=$(WERROR) $(CMAKE_ARGS)
+ASAN_ARGS  := -DCMAKE_BUILD_TYPE=Debug -DEVTOOL_SANITIZE=ON -DEVTOOL_BENCH=OFF -DEVTOOL_WERROR=$(WERROR) $(CMAKE_ARGS)
+
+build: deps
+	$(call configure,$(BUILD),$(BUILD_ARGS))
 	cmake --build $(BUILD) -j$(JOBS)
 
 # Serves the bundled example site on http://localhost:8080/ until Ctrl-C.
@@ -44,14 +60,15 @@ run: build
 test: build asan
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Every test again (unit tests per backend, CLI suites) on an evtool built
+# with AddressSanitizer + UndefinedBehaviorSanitizer; leaks are errors too.
 asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEVTOOL_SANITIZE=ON \
-	  -DEVTOOL_BENCH=OFF -DEVTOOL_WERROR=$(WERROR) $(CMAKE_ARGS) >/dev/null
-	cmake --build $(ASAN_BUILD) -j$(JOBS) --target unit_tests
-	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -R '^unit\.'
+	$(call configure,$(ASAN_BUILD),$(ASAN_ARGS))
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
-BENCH_PACKAGES := dnsperf nsd adns-tools util-linux nginx wrk time openssl
+# The packages column of tests/bench/benchmarks.list: peers and their tools.
+BENCH_PACKAGES := $(sort $(shell sed -e '/^[[:space:]]*\#/d' -e '/^[[:space:]]*$$/d' tests/bench/benchmarks.list | cut -d'|' -f5))
 
 bench: build
 	@missing=""; for p in $(BENCH_PACKAGES); do \

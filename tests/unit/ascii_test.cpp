@@ -6,6 +6,8 @@
 
 #include "test_base.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 using ev::ascii_iequals;
 using ev::ascii_tolower;
 
@@ -61,3 +63,5 @@ TEST_CASE("ascii_iequals is usable in constant expressions") {
   static_assert(!ascii_iequals("Host", "Hosts"));
   static_assert(ascii_tolower('Q') == 'q');
 }
+
+TEST_SUITE_END();

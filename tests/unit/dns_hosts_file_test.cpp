@@ -9,6 +9,8 @@
 
 #include "dns_file_test_util.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 namespace dns = ev::dns;
 using dnsfiles::has_warning;
 using dnsfiles::TempFile;
@@ -68,3 +70,5 @@ TEST_CASE("dns hosts file: names, aliases, IPv6, comments") {
   REQUIRE(loaded);
   CHECK(loaded->lookup("db", AF_INET).size() == 1);
 }
+
+TEST_SUITE_END();

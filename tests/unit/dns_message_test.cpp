@@ -11,6 +11,8 @@
 
 #include "test_base.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 namespace dns = ev::dns;
 using Bytes = std::vector<std::uint8_t>;
 
@@ -848,3 +850,5 @@ TEST_CASE("DNS malformed: misplaced or repeated OPT") {
   b.insert(b.end(), opt.begin() + 1, opt.end());
   check_malformed(b, "OPT");
 }
+
+TEST_SUITE_END();

@@ -7,6 +7,8 @@
 
 #include "dns_file_test_util.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 namespace dns = ev::dns;
 using dnsfiles::has_warning;
 using dnsfiles::TempFile;
@@ -121,3 +123,5 @@ TEST_CASE("dns resolv.conf: loading a file") {
   CHECK_FALSE(dns::load_resolv_conf("/nonexistent/resolv.conf", &why));
   CHECK(why.find("/nonexistent/resolv.conf") != std::string::npos);
 }
+
+TEST_SUITE_END();

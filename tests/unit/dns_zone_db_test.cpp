@@ -10,6 +10,8 @@
 
 #include "dns_test_util.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 using namespace dnstest;
 
 namespace {
@@ -217,3 +219,5 @@ TEST_CASE("dns zone: hosts entries and localhost") {
   CHECK(ask(db, "localhost", dns::kTypeA).reply.header.aa);
   CHECK(ask(db, "otherhost", dns::kTypeA).outcome == dns::ZoneDb::Outcome::NotOurs);
 }
+
+TEST_SUITE_END();

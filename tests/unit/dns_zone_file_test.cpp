@@ -8,6 +8,8 @@
 
 #include "dns_file_test_util.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 namespace dns = ev::dns;
 using dnsfiles::has_warning;
 using dnsfiles::TempFile;
@@ -199,3 +201,5 @@ TEST_CASE("dns parse_record_line: the CLI's --record forms") {
   }
   CHECK(why == "bad owner name 'a..b'");
 }
+
+TEST_SUITE_END();

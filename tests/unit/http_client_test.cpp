@@ -255,7 +255,7 @@ TEST_CASE("RequestBody and MultipartForm") {
   CHECK(multipart.length() == text.length());
 }
 
-TEST_CASE("base64_encode") {
+TEST_CASE("base64_encode" * doctest::test_suite("codec")) {
   CHECK(ev::base64_encode("") == "");
   CHECK(ev::base64_encode("f") == "Zg==");
   CHECK(ev::base64_encode("fo") == "Zm8=");

@@ -10,6 +10,8 @@
 #include "engine/io/buffer.h"
 #include "test_base.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 using ev::Buffer;
 using ev::http::BodyDecoder;
 using ev::http::BodyFraming;
@@ -577,3 +579,5 @@ TEST_CASE("http parser: parse_chunk_size") {
     CHECK(n == 42);
   }
 }
+
+TEST_SUITE_END();

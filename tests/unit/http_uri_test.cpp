@@ -6,6 +6,8 @@
 
 #include "test_base.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 using ev::http::Uri;
 
 namespace {
@@ -395,3 +397,5 @@ TEST_CASE("http uri: parse_query") {
     CHECK_FALSE(parse_query(bad));
   }
 }
+
+TEST_SUITE_END();

@@ -9,6 +9,8 @@
 
 #include "test_base.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 TEST_CASE("secure_random fills the buffer with unpredictable bytes") {
   std::array<unsigned char, 64> a{}, b{};
   ev::secure_random(a.data(), a.size());
@@ -54,3 +56,5 @@ TEST_CASE("secure_random_uniform stays in bound and covers it evenly") {
   CHECK(low > kDraws / 2 - 700);
   CHECK(low < kDraws / 2 + 700);
 }
+
+TEST_SUITE_END();

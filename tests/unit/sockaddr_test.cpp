@@ -8,6 +8,8 @@
 
 #include "test_base.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 TEST_CASE("parse_sockaddr_port accepts IP literals with and without a port") {
   struct Case {
     const char* text;
@@ -174,3 +176,5 @@ TEST_CASE("parse_ip and parse_port") {
   CHECK_FALSE(ev::parse_port("123456"));
   CHECK_FALSE(ev::parse_port(" 80"));
 }
+
+TEST_SUITE_END();

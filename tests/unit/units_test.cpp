@@ -5,6 +5,8 @@
 
 #include "test_base.h"
 
+TEST_SUITE_BEGIN("codec");  // no EventBase: run once, not per backend
+
 using std::chrono::microseconds;
 
 TEST_CASE("parse_duration accepts numbers with units; bare numbers are seconds") {
@@ -61,3 +63,5 @@ TEST_CASE("format_duration") {
     CHECK(ev::parse_duration(ev::format_duration(microseconds(us))) == microseconds(us));
   }
 }
+
+TEST_SUITE_END();

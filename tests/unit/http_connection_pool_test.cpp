@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/socket_buffer_event.h"
 #include "io_test_util.h"
 
 using ev::BufferEvent;
@@ -26,7 +27,7 @@ Conn make_conn(ev::EventBase& base) {
   int fds[2];
   REQUIRE(ev::make_socketpair(fds) == 0);
   Conn c;
-  c.bev = BufferEvent::socket(base, fds[0], BufferEvent::kCloseOnFree);
+  c.bev = ev::SocketBufferEvent::create(base, fds[0], BufferEvent::kCloseOnFree);
   REQUIRE(c.bev);
   c.peer.reset(fds[1]);
   c.fd = fds[0];

@@ -30,11 +30,11 @@ _evtool_options() {
         timer)    echo '--after= --every= --count= --exec= -h --help' ;;
         tcp)      echo '-h --help' ;;
         'tcp echo')  echo '--bind= --drain-timeout= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= -h --help' ;;
-        'tcp serve') echo '--bind= --drain-timeout= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= --max-line= -h --help' ;;
+        'tcp serve') echo '--bind= --drain-timeout= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= --max-line= --max-queue= -h --help' ;;
         'tcp chat')  echo '--connect-timeout= --tls -k --insecure --cacert= --servername= -h --help' ;;
         http)        echo '-h --help' ;;
         'http get')  echo '-H= --header= -o= --output= -i --include -I --head -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -h --help' ;;
-        'http serve') echo '-p= --port= --bind= --drain-timeout= --threads= --max-conns= --timeout= --max-header= --max-body= --no-listing --index= --echo= --tls --cert= --key= -h --help' ;;
+        'http serve') echo '-p= --port= --bind= --drain-timeout= --threads= --max-conns= --timeout= --min-rate= --max-header= --max-body= --no-listing --index= --echo= --tls --cert= --key= -h --help' ;;
         'http post') echo '-H= --header= -o= --output= -i --include -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -d= --data= -F= --form= --content-type= -h --help' ;;
         dns)         echo '-h --help' ;;
         'dns resolve') echo '-t --type= -x --reverse --server= --resolv-conf= --hosts= --no-hosts --no-search --timeout= --tries= --tcp --short -f --file= --max-inflight= -h --help' ;;

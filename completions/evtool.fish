@@ -73,7 +73,7 @@ function __evtool_value_options
             echo --threads
             echo --cert
             echo --key
-            test "$argv[1]" = 'tcp serve'; and echo --max-line
+            test "$argv[1]" = 'tcp serve'; and echo --max-line; and echo --max-queue
         case 'tcp chat'
             echo --connect-timeout
             echo --cacert
@@ -88,7 +88,7 @@ function __evtool_value_options
                 end
             end
         case 'http serve'
-            for option in -p --port --bind --drain-timeout --threads --max-conns --timeout --max-header --max-body --index --echo --cert --key
+            for option in -p --port --bind --drain-timeout --threads --max-conns --timeout --min-rate --max-header --max-body --index --echo --cert --key
                 echo $option
             end
         case 'dns resolve'
@@ -199,6 +199,7 @@ for path in 'tcp echo' 'tcp serve' 'http serve'
     complete -c evtool -n "__evtool_at '$path'" -l key -r -F -d 'TLS private key (PEM), with --cert'
 end
 complete -c evtool -n "__evtool_at 'tcp serve'" -l max-line -x -d 'Disconnect a client whose line is longer (default 64k)'
+complete -c evtool -n "__evtool_at 'tcp serve'" -l max-queue -x -d 'Drop a client with more than this waiting to be sent to it (default 256k)'
 complete -c evtool -n "__evtool_at 'tcp chat'" -l connect-timeout -x -d 'Give up connecting after this long (default 10s)'
 complete -c evtool -n "__evtool_at 'tcp chat'" -l tls -d "Speak TLS, verifying the server's certificate and name"
 complete -c evtool -n "__evtool_at 'tcp chat'" -s k -l insecure -d "TLS: do not verify the server's certificate"
@@ -234,6 +235,7 @@ complete -c evtool -n "__evtool_at 'http serve'" -l bind -x -d 'Address to liste
 complete -c evtool -n "__evtool_at 'http serve'" -l threads -x -d 'Event loops sharing the port (SO_REUSEPORT)'
 complete -c evtool -n "__evtool_at 'http serve'" -l max-conns -x -d 'Answer 503 to connections beyond this many at once'
 complete -c evtool -n "__evtool_at 'http serve'" -l timeout -x -d 'Idle and header-read timeout (default 30s)'
+complete -c evtool -n "__evtool_at 'http serve'" -l min-rate -x -d 'Close a request body slower than this many bytes/s (default 500)'
 complete -c evtool -n "__evtool_at 'http serve'" -l max-header -x -d 'Largest request head (default 16k)'
 complete -c evtool -n "__evtool_at 'http serve'" -l max-body -x -d 'Largest request body (default 1M)'
 complete -c evtool -n "__evtool_at 'http serve'" -l no-listing -d 'Do not list directories without an index file'

@@ -42,6 +42,7 @@ struct Outcome {
   // whatever order they arrive in.
   std::vector<std::vector<ev::dns::ResourceRecord>> parts;
   bool any_answer_of_type = false;
+  bool truncated = false;  // an answer marked TC even over TCP: records are missing
   int pending = 0;
   bool done = false;
 };
@@ -110,6 +111,7 @@ class ResolveJob {
     Outcome& o = outcomes_[i];
     std::string status = status_of(r.err);
     if (severity(status) > severity(o.status)) o.status = status;
+    if (r.answer.header.tc) o.truncated = true;
     for (const auto& rr : r.answer.answers) {
       if (rr.type == type || type == ev::dns::kTypeANY) o.any_answer_of_type = true;
       o.parts[part].push_back(rr);
@@ -130,7 +132,10 @@ class ResolveJob {
   }
 
   void print(const Outcome& o) const {
-    if (ctx_.out.json()) return;
+    if (ctx_.out.json()) {
+      if (o.truncated) ctx_.out.error("%s: answer truncated (more records than one message holds)", o.name.c_str());
+      return;
+    }
     for (const auto& rr : o.answers) {
       if (opts_.short_output) {
         ctx_.out.line(rr.data_text());
@@ -139,7 +144,9 @@ class ResolveJob {
                       ev::dns::type_name(rr.type) + "  " + rr.data_text());
       }
     }
-    if (!o.any_answer_of_type) ctx_.out.info("%s: %s", o.name.c_str(), o.status == "NOERROR" ? "no records of that type" : o.status.c_str());
+    if (o.truncated) ctx_.out.error("%s: answer truncated (more records than one message holds)", o.name.c_str());
+    else if (!o.any_answer_of_type)
+      ctx_.out.info("%s: %s", o.name.c_str(), o.status == "NOERROR" ? "no records of that type" : o.status.c_str());
   }
 
   const Context& ctx_;
@@ -157,7 +164,9 @@ void ResolveJob::print_json() const {
     for (const auto& rr : o.answers)
       answers.push_back({{"name", rr.name + "."}, {"ttl", rr.ttl}, {"class", ev::dns::class_name(rr.rclass)},
                          {"type", ev::dns::type_name(rr.type)}, {"data", rr.data_text()}});
-    doc.push_back({{"name", o.name}, {"status", o.status}, {"answers", answers}});
+    Json entry = {{"name", o.name}, {"status", o.status}, {"answers", answers}};
+    if (o.truncated) entry["truncated"] = true;
+    doc.push_back(std::move(entry));
   }
   ctx_.out.json_line(doc);
 }
@@ -168,11 +177,29 @@ int ResolveJob::exit_code() const {
   for (const Outcome& o : outcomes_) {
     int c = kExitOk;
     if (o.status == "TIMEOUT") c = kExitTimeout;
-    else if (o.status != "NOERROR" && o.status != "NXDOMAIN") c = kExitFailure;
+    else if (o.truncated || (o.status != "NOERROR" && o.status != "NXDOMAIN")) c = kExitFailure;
     else if (!o.any_answer_of_type) c = kExitNotFound;
     if (rank(c) > rank(code)) code = c;
   }
   return code;
+}
+
+// A line of a name list longer than this stops the run: a name is at most
+// 253 bytes, and /dev/zero must not become one endless line in memory.
+constexpr std::size_t kMaxNameLine = 1024;
+
+// The next line (without its newline) of at most kMaxNameLine bytes;
+// false at the end of the input.
+bool read_line(std::streambuf& in, std::string& line, const std::string& file, std::size_t lineno) {
+  line.clear();
+  for (int c = in.sbumpc(); c != std::char_traits<char>::eof(); c = in.sbumpc()) {
+    if (c == '\n') return true;
+    if (line.size() == kMaxNameLine)
+      throw UsageError("-f " + file + ": line " + std::to_string(lineno) + " is longer than " +
+                       std::to_string(kMaxNameLine) + " bytes");
+    line.push_back(static_cast<char>(c));
+  }
+  return !line.empty();
 }
 
 std::vector<std::string> read_names(const std::string& file) {
@@ -180,12 +207,12 @@ std::vector<std::string> read_names(const std::string& file) {
   std::ifstream f;
   std::istream* in = &std::cin;
   if (file != "-") {
-    f.open(file);
+    f.open(file, std::ios::binary);
     if (!f) throw UsageError("-f: cannot read '" + file + "'");
     in = &f;
   }
   std::string line;
-  while (std::getline(*in, line)) {
+  for (std::size_t lineno = 1; read_line(*in->rdbuf(), line, file, lineno); ++lineno) {
     auto b = line.find_first_not_of(" \t\r");
     if (b == std::string::npos || line[b] == '#') continue;
     auto e = line.find_first_of(" \t\r#", b);

@@ -388,6 +388,10 @@ int run_client(const Context& ctx, const ClientFlags& f) {
   if (!f.connect_timeout.empty()) opts.connect_timeout = ev::parse_duration(f.connect_timeout);
   if (!f.timeout.empty()) opts.total_timeout = ev::parse_duration(f.timeout);
   opts.retries = static_cast<int>(f.retries);
+  // Real sites send dozens of Set-Cookie lines: any number of fields, in
+  // a head of up to 300 KiB (curl's limit).
+  opts.limits.max_header_size = 300 * 1024;
+  opts.limits.max_header_count = opts.limits.max_header_size / 2;
   opts.follow_redirects = f.location;
   opts.max_redirects = static_cast<int>(f.max_redirs);
   opts.resolver = resolver.get();

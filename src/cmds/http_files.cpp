@@ -100,8 +100,12 @@ void FileServer::handle(http::Request& req) {
   }
   auto relative = relative_path(req.uri().path);
   if (!relative) return req.send_error(403, "this path is not allowed");
-  if (const FileCache::Entry* cached = FileCache::for_thread(root_fd_).lookup(*relative))
+  // "/file.txt/" names a directory that is not there (nginx: 404).
+  const bool wants_directory = !relative->empty() && req.uri().path.back() == '/';
+  if (const FileCache::Entry* cached = FileCache::for_thread(root_fd_).lookup(*relative)) {
+    if (wants_directory) return req.send_error(404, "no such directory");
     return serve_file(req, *relative, -1, cached->st, &cached->data);
+  }
   int fd = open_beneath(*relative, O_RDONLY | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
@@ -117,6 +121,10 @@ void FileServer::handle(http::Request& req) {
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
     return req.send_error(403, "not a regular file");
+  }
+  if (wants_directory) {
+    ::close(fd);
+    return req.send_error(404, "no such directory");
   }
   serve_file(req, *relative, fd, st, nullptr);
 }

@@ -20,6 +20,7 @@ struct ServeOptions {
   std::string dir = ".";
   ServerOptions server;  // --port (default 8080), --bind, --threads, --max-conns, TLS
   std::string timeout = "30s";
+  std::string min_rate = "500";
   std::string max_header = "16k";
   std::string max_body = "1M";
   bool no_listing = false;
@@ -46,6 +47,26 @@ void echo_request(http::Request& req) {
   req.send_reply(200, doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
 }
 
+// What the client sent, made safe for a log line as nginx does: `"`, `\`
+// and bytes outside 0x20-0x7e become \xHH, so no request can forge a
+// field or a line.
+std::string log_escape(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(raw.size());
+  for (char ch : raw) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 // One access-log line per reply: Common Log Format, or NDJSON.
 void log_request(const Output& out, const http::Request& req) {
   if (out.quiet()) return;
@@ -63,7 +84,7 @@ void log_request(const Output& out, const http::Request& req) {
   }
   char when[40];
   std::strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", &tm);
-  std::string line = req.method().empty() ? "-" : req.method() + " " + req.target() + " " + version;
+  std::string line = req.method().empty() ? "-" : log_escape(req.method() + " " + req.target()) + " " + version;
   std::string bytes = req.body_bytes() ? std::to_string(req.body_bytes()) : "-";
   out.line(req.peer().host() + " - - [" + when + "] \"" + line + "\" " + std::to_string(req.status()) + " " + bytes);
 }
@@ -73,6 +94,7 @@ http::ServerSettings settings_for(const ServeOptions& o) {
   s.limits.max_header_size = static_cast<std::size_t>(*ev::parse_size(o.max_header));
   s.limits.max_body_size = *ev::parse_size(o.max_body);
   s.timeout = *ev::parse_duration(o.timeout);
+  s.min_body_rate = *ev::parse_size(o.min_rate);
   s.max_connections = static_cast<std::size_t>(o.server.connection_limit());
   s.server_name = "evtool/" EVTOOL_VERSION;
   if (o.server.threads > 1) s.shared_count = std::make_shared<std::atomic<std::size_t>>(0);
@@ -128,6 +150,9 @@ void add_http_serve_command(CLI::App& http, Context& ctx) {
   add_server_options(cmd, o->server, kPortOption | kMaxConns | kThreads | kTlsFlags,
                      "TCP port (default 8080; 0: any free port)");
   cmd->add_option("--timeout", o->timeout, "Idle and header-read timeout (default 30s)")->check(kPositiveDuration);
+  cmd->add_option("--min-rate", o->min_rate,
+                  "Close a request body slower than RATE bytes/s after --timeout of grace (default 500; 0: no minimum)")
+      ->check(kSize)->option_text("RATE");
   cmd->add_option("--max-header", o->max_header, "Largest request head (default 16k)")->check(kPositiveSize)->option_text("SIZE");
   cmd->add_option("--max-body", o->max_body, "Largest request body (default 1M)")->check(kSize)->option_text("SIZE");
   cmd->add_flag("--no-listing", o->no_listing, "Do not list directories without an index file");

@@ -141,10 +141,10 @@ void ConnectionHandler::report_error(ev::BufferEvent& bev, const std::string& pe
   if (!why.empty()) out().info("%s: %s", peer.c_str(), why.c_str());
 }
 
-bool ConnectionHandler::all_sent(ev::BufferEvent& bev) {
-  for (ev::BufferEvent* b = &bev; b; b = b->underlying())
-    if (!b->output().empty()) return false;
-  return true;
+std::size_t ConnectionHandler::queued(ev::BufferEvent& bev) {
+  std::size_t n = 0;
+  for (ev::BufferEvent* b = &bev; b; b = b->underlying()) n += b->output().length();
+  return n;
 }
 
 void ConnectionHandler::joined(const std::string& peer) {

@@ -138,7 +138,10 @@ class ConnectionHandler {
   void report_error(ev::BufferEvent& bev, const std::string& peer);
   // True once everything written to bev has left for the socket, a TLS
   // layer's ciphertext (and close_notify) included.
-  static bool all_sent(ev::BufferEvent& bev);
+  static bool all_sent(ev::BufferEvent& bev) { return queued(bev) == 0; }
+  // Bytes written to bev that have not left for the socket yet, in every
+  // layer (a TLS layer's plaintext and ciphertext both count).
+  static std::size_t queued(ev::BufferEvent& bev);
   // Connection bookkeeping (for --max-conns); announced (stderr, or JSON
   // on stdout) when `announce_` is set, else only with -v.
   void joined(const std::string& peer);

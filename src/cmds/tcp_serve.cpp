@@ -14,18 +14,19 @@
 namespace evtool {
 namespace {
 
-// A receiver that does not read gets disconnected past this much backlog,
-// so one slow client cannot grow the server's memory.
-constexpr std::size_t kMaxBacklog = 4 * 1024 * 1024;
-
 struct ServeOptions {
   ServerOptions server;
   std::string max_line = "64k";
+  // A receiver that does not read is dropped once this much waits for it,
+  // so slow clients cannot grow the server's memory (worst case:
+  // --max-conns times this).
+  std::string max_queue = "256k";
 };
 
 class ChatConnections final : public ConnectionHandler {
  public:
-  ChatConnections(ServerLoop& loop, std::size_t max_line) : ConnectionHandler(loop), max_line_(max_line) {
+  ChatConnections(ServerLoop& loop, std::size_t max_line, std::size_t max_queue)
+      : ConnectionHandler(loop), max_line_(max_line), max_queue_(max_queue) {
     announce_ = true;
   }
 
@@ -56,12 +57,9 @@ class ChatConnections final : public ConnectionHandler {
     for (auto& [bev, c] : conns_) {
       if (bev == from) continue;
       bev->write(line.data(), line.size());
-      if (bev->output().length() > kMaxBacklog) slow.push_back(bev);
+      if (queued(*bev) > max_queue_) slow.push_back(bev);
     }
-    for (ev::BufferEvent* b : slow) {
-      out().info("%s: not reading; disconnected", conns_.at(b).peer.c_str());
-      close(*b);
-    }
+    for (ev::BufferEvent* b : slow) dropped(*b, "slow reader");
   }
 
  private:
@@ -80,6 +78,13 @@ class ChatConnections final : public ConnectionHandler {
       if (!conns_.count(&b)) return;
     }
     if (b.input().length() > max_line_) too_long(b);
+  }
+
+  void dropped(ev::BufferEvent& b, const char* reason) {
+    const std::string& peer = conns_.at(&b).peer;
+    if (out().json()) out().json_line({{"event", "dropped"}, {"peer", peer}, {"reason", reason}});
+    else out().info("%s: dropped: %s (more than --max-queue %zu bytes waiting)", peer.c_str(), reason, max_queue_);
+    close(b);
   }
 
   void too_long(ev::BufferEvent& b) {
@@ -108,7 +113,7 @@ class ChatConnections final : public ConnectionHandler {
     conns_.erase(it);
   }
 
-  std::size_t max_line_;
+  std::size_t max_line_, max_queue_;
   std::unordered_map<ev::BufferEvent*, Conn> conns_;
   std::unique_ptr<StdinReader> stdin_;
   ev::Buffer typed_;
@@ -122,11 +127,13 @@ void add_tcp_serve_command(CLI::App& tcp, Context& ctx) {
   add_server_options(cmd, opts->server, kTcpServerFlags);
   cmd->add_option("--max-line", opts->max_line, "Disconnect a client whose line exceeds SIZE (default 64k)")
       ->check(kPositiveSize);
+  cmd->add_option("--max-queue", opts->max_queue, "Drop a client with more than SIZE waiting to be sent to it (default 256k)")
+      ->check(kPositiveSize);
   ctx.add_command(cmd, [&ctx, opts] {
-    std::size_t max_line = static_cast<std::size_t>(*ev::parse_size(opts->max_line));
-    if (max_line == 0) throw UsageError("--max-line: must be at least 1 byte");
-    return run_server(ctx, opts->server, {}, [max_line](ServerLoop& loop) {
-      return std::make_unique<ChatConnections>(loop, max_line);
+    auto max_line = static_cast<std::size_t>(*ev::parse_size(opts->max_line));
+    auto max_queue = static_cast<std::size_t>(*ev::parse_size(opts->max_queue));
+    return run_server(ctx, opts->server, {}, [max_line, max_queue](ServerLoop& loop) {
+      return std::make_unique<ChatConnections>(loop, max_line, max_queue);
     });
   });
 }

@@ -833,6 +833,20 @@ class Resolve(DnsCase):
         self.assertIn("no-such-file", result.stderr)
 
 
+    def test_name_list_lines_are_bounded(self):
+        """Hardening, finding 5: /dev/zero is one endless line; a line over
+        1,024 bytes stops the run at once with a usage error."""
+        for source in ("/dev/zero", "long"):
+            with self.subTest(source=source):
+                path = source
+                if source == "long":
+                    path = self.tmp / "long-line.txt"
+                    path.write_text("ok.example\n" + "a" * 1025 + "\n")
+                result = self.resolve("-f", path, timeout=10)
+                self.assertExit(result, 2)
+                self.assertIn("longer than 1024 bytes", result.stderr)
+                self.assertEqual(result.stdout, "")
+
 class ResolveAgainstPython(DnsCase):
     """The resolver against a nameserver written here, which can hold
     answers back, count queries in flight, and send forged answers."""
@@ -1381,6 +1395,118 @@ class Serve(DnsCase):
             self.assertIn(rcode, words, line)
             self.assertIn(proto, words, line)
             self.assertTrue(any(w.startswith("127.0.0.1:") for w in words), line)
+
+
+class ServeHardening(DnsCase):
+    """Hardening, finding 7 (protocol answers) and finding 2 (one TCP
+    client's pipeline does not hold up the others)."""
+
+    def big_zone(self) -> Path:
+        lines = ["$ORIGIN big.test.", "$TTL 60", "@ IN SOA ns hostmaster 1 3600 600 86400 60"]
+        lines += [f'many IN TXT "{i:03d}-' + "x" * 250 + '"' for i in range(250)]  # ~68 KB in all
+        lines += ["www IN A 192.0.2.80"]
+        return self.write("big.test.db", "\n".join(lines) + "\n")
+
+    def test_edns_version_1_gets_badvers(self):
+        server = self.serve("--zone", self.big_zone())
+        d = dig(server.port, "+edns=1", "+noednsnegotiation", "www.big.test", "A")
+        self.assertEqual(d.status, "BADVERS", d.text)
+        self.assertEqual(d.answer, [], d.text)
+        self.assertEqual(dig(server.port, "+edns=0", "www.big.test", "A").status, "NOERROR")
+
+    def test_large_udp_query_is_answered(self):
+        server = self.serve("--zone", self.big_zone())
+        for padding in (3000, 5900, 60000):
+            with self.subTest(padding=padding):
+                # An OPT record carrying a Padding option (RFC 7830) of that size.
+                opt = b"\0" + struct.pack("!HHIH", TYPES["OPT"], 4096, 0, 4 + padding)
+                opt += struct.pack("!HH", 12, padding) + bytes(padding)
+                packet = header(4242, 0, qd=1, ar=1) + wire_name("www.big.test") + struct.pack("!HH", 1, 1) + opt
+                data = udp_exchange(server.port, packet, timeout=5)
+                self.assertIsNotNone(data, f"no answer to a {len(packet)}-byte query")
+                self.assertEqual(parse_reply(data).id, 4242)
+
+    def test_answer_larger_than_a_message_is_truncated_over_tcp(self):
+        server = self.serve("--zone", self.big_zone())
+        d = dig(server.port, "+tcp", "+ignore", "many.big.test", "TXT")
+        self.assertIn("tc", d.flags, d.text)
+        self.assertLess(len(d.answer), 250)
+        result = self.resolve("--tcp", "-t", "TXT", "many.big.test", port=server.port)
+        self.assertExit(result, 1)
+        self.assertIn("answer truncated", result.stderr)
+        printed = [line for line in result.stdout.splitlines() if "TXT" in line]
+        self.assertEqual(len(printed), len(d.answer), "the records it holds are printed")
+
+    def test_truncated_udp_answer_and_no_tcp_is_a_failure_not_a_timeout(self):
+        # A UDP "server" answering everything with TC=1; nothing listens on
+        # its TCP port, so the retry over TCP is refused.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((LOCAL, 0))
+            port = udp.getsockname()[1]
+            stop = threading.Event()
+
+            def answer_tc():
+                udp.settimeout(0.1)
+                while not stop.is_set():
+                    try:
+                        data, peer = udp.recvfrom(4096)
+                    except socket.timeout:
+                        continue
+                    flags = 0x8000 | 0x0200 | (struct.unpack("!H", data[2:4])[0] & 0x0100)
+                    question = data[12:data.index(b"\0", 12) + 5]
+                    udp.sendto(data[:2] + struct.pack("!5H", flags, 1, 0, 0, 0) + question, peer)
+
+            thread = threading.Thread(target=answer_tc, daemon=True)
+            thread.start()
+            start = time.monotonic()
+            try:
+                result = self.resolve("-t", "A", "--timeout", "3s", "--tries", "1", "x.test", port=port)
+            finally:
+                stop.set()
+                thread.join(2)
+            self.assertExit(result, 1)
+            self.assertLess(time.monotonic() - start, 2.5, "a refused TCP retry does not wait for the timeout")
+
+    def test_nothing_listening_fails_at_once(self):
+        """A port nobody listens on answers with ICMP port unreachable: the
+        resolver hears it on its connected socket and gives up at once
+        (exit 1), as dig does, instead of waiting for the timeout."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((LOCAL, 0))
+            closed_port = s.getsockname()[1]
+        start = time.monotonic()
+        result = self.resolve("-t", "A", "--timeout", "5s", "--tries", "2", "x.test", port=closed_port)
+        self.assertExit(result, 1)
+        self.assertLess(time.monotonic() - start, 2.5)
+
+    def test_pipelining_client_does_not_hold_up_udp(self):
+        server = self.serve("--zone", self.big_zone())
+        attacker = socket.create_connection((LOCAL, server.port), timeout=IO_TIMEOUT)
+        self.addCleanup(attacker.close)
+        attacker.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        q = make_query("many.big.test", "TXT", qid=7)
+        batch = (struct.pack("!H", len(q)) + q) * 2000
+        attacker.setblocking(False)
+        sent = 0
+        deadline = time.monotonic() + 5
+        while sent < len(batch) and time.monotonic() < deadline:  # until the server stops reading
+            try:
+                sent += attacker.send(batch[sent:])
+            except BlockingIOError:
+                time.sleep(0.01)
+        # Meanwhile every UDP query is answered.
+        for _ in range(20):
+            reply = query(server.port, "www.big.test", "A")
+            self.assertEqual(reply.rcode, "NOERROR")
+            self.assertEqual(len(reply.answers), 1)
+        self.assertIsNone(server.returncode)
+        # The attacker was not dropped: once it reads, its answers come, in order.
+        attacker.setblocking(True)
+        attacker.settimeout(IO_TIMEOUT)
+        n = struct.unpack("!H", recv_exactly(attacker, 2))[0]
+        first = parse_reply(recv_exactly(attacker, n))
+        self.assertEqual(first.id, 7)
+        self.assertTrue(first.tc or len(first.answers) > 0)
 
 
 class ServeOptions(DnsCase):

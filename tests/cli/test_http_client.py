@@ -141,6 +141,12 @@ class Handler(BaseHTTPRequestHandler):
                 piece = data[i:i + 7919]
                 out += b"%x\r\n" % len(piece) + piece + b"\r\n"
             self.raw(out + b"0\r\n\r\n")
+        elif path == "/cookies":
+            n, size = int(query.get("n", "150")), int(query.get("size", "40"))
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n"
+            for i in range(n):
+                head += b"Set-Cookie: c%d=%s\r\n" % (i, b"v" * size)
+            self.raw(head + b"\r\nok\n")
         elif path == "/close":
             data = payload(int(query.get("n", "300000")))
             self.raw(b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + data)
@@ -215,6 +221,17 @@ class HttpClientTest(unittest.TestCase):
 
     def test_text_body_to_stdout(self) -> None:
         self.assertEqual(self.evtool(["http", "get", self.url("/text")]).stdout, b"hello, world\n")
+
+    def test_many_header_fields_up_to_300_kib(self) -> None:
+        """Hardening, finding 8: 150 Set-Cookie lines are common; the bound
+        is the head's size (300 KiB, as curl), not a small count."""
+        result = self.evtool(["http", "get", "-i", self.url("/cookies?n=150")])
+        self.assertEqual(result.stdout.count(b"Set-Cookie: "), 150)
+        self.assertTrue(result.stdout.endswith(b"\r\n\r\nok\n"))
+        # About 290 KiB of fields still pass; 400 KiB do not.
+        self.evtool(["http", "get", "-o", os.devnull, self.url("/cookies?n=290&size=1000")])
+        result = self.evtool(["http", "get", "-o", os.devnull, self.url("/cookies?n=400&size=1000")], expect=1)
+        self.assertIn("too large", result.stderr)
 
     def test_binary_5mib_to_stdout_byte_exact(self) -> None:
         n = 5 * MiB

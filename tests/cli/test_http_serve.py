@@ -1004,6 +1004,73 @@ class LargeFile(HttpCase):
         self.assertEqual(response.body, bytes(10))
 
 
+class SlowReader(HttpCase):
+    """Hardening, finding 1: --timeout measures lack of progress, so a
+    download that keeps moving is never cut, however long it takes."""
+
+    def test_slow_steady_download_outlives_the_timeout(self):
+        size = 6 * MiB
+        with open(self.root / "slow.bin", "wb") as f:
+            f.write(os.urandom(size))
+        server = self.serve("--timeout", "1")
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * KiB)  # the kernel must not absorb it all
+        sock.connect((LOCAL, server.port))
+        sock.sendall(build_request("GET", "/slow.bin"))
+        sock.settimeout(IO_TIMEOUT)
+        received = bytearray()
+        start = time.monotonic()
+        while True:
+            chunk = sock.recv(64 * KiB)
+            if not chunk:
+                break
+            received += chunk
+            time.sleep(0.02)  # about 2-3 MiB/s: the transfer lasts several timeouts
+        elapsed = time.monotonic() - start
+        head, _, body = bytes(received).partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head[:80])
+        self.assertEqual(len(body), size, f"cut after {elapsed:.1f}s")
+        self.assertEqual(body, (self.root / "slow.bin").read_bytes())
+        self.assertGreater(elapsed, 1.0, "the transfer must outlast --timeout for this test to mean anything")
+
+
+class SlowBody(HttpCase):
+    """Hardening, finding 8: a body trickling in below --min-rate is cut
+    with 408 once --timeout of grace is over; a steady one is not."""
+
+    def test_trickling_body_gets_408(self):
+        server = self.serve("--echo", "/echo", "--timeout", "1", "--min-rate", "1000")
+        conn = self.connect(server.port)
+        conn.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        start = time.monotonic()
+        response = None
+        while time.monotonic() - start < 8:
+            try:
+                conn.send(b"x")  # 10 bytes/s: far below 1000
+            except OSError:
+                break
+            readable, _, _ = select.select([conn.sock], [], [], 0.1)
+            if readable:
+                response = conn.read_response()
+                break
+        self.assertIsNotNone(response, "the server never answered the trickling body")
+        self.assertStatus(response, 408)
+        self.assertLess(time.monotonic() - start, 6)
+
+    def test_steady_body_passes(self):
+        server = self.serve("--echo", "/echo", "--timeout", "1", "--min-rate", "1000")
+        conn = self.connect(server.port)
+        size = 40 * 4000
+        conn.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(40):  # 4000 bytes every 50 ms: about 80 KB/s, over 2 s
+            conn.send(b"y" * 4000)
+            time.sleep(0.05)
+        response = conn.read_response()
+        self.assertStatus(response, 200)
+        self.assertEqual(response.json()["body_length"], size)
+
+
 # ---- bad input ------------------------------------------------------------------------
 
 class BadInput(HttpCase):

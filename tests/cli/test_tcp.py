@@ -587,6 +587,49 @@ class Serve(TcpCase):
                 self.assertEqual(list(event), ["event", "peer", "data"], line)
                 return event["peer"], event["data"]
 
+    def test_fan_out_to_slow_readers_stays_bounded(self):
+        """Hardening, finding 3: clients that never read are dropped once
+        --max-queue waits for them; the server's memory stays bounded and
+        everyone else goes on."""
+        server = self.serve("-q", "--json", "--max-queue", "64k")
+        pid = server.proc.pid
+        stalled = []
+        for _ in range(40):
+            sock = socket.socket()
+            self.addCleanup(sock.close)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect((LOCAL, server.port))
+            stalled.append(sock)
+        sender = self.connect(server.port)
+        line = b"x" * 1023 + b"\n"
+        total = 8 * MiB
+        sender.sock.settimeout(30)
+        sender.sock.sendall(line * (total // len(line)))
+        dropped, relayed = set(), 0
+        deadline = time.monotonic() + 30
+        while (len(dropped) < len(stalled) or relayed < total // len(line)) and time.monotonic() < deadline:
+            out = server.readline(max(0.1, deadline - time.monotonic()))
+            if out is None:
+                break
+            event = json.loads(out)
+            relayed += event.get("event") == "message"
+            if event.get("event") == "dropped":
+                self.assertEqual(event["reason"], "slow reader")
+                dropped.add(event["peer"])
+        self.assertEqual(relayed, total // len(line), "every line was relayed")
+        self.assertEqual(len(dropped), len(stalled), "every client that never reads is dropped")
+        self.assertLess(et.vm_kib(pid, "VmHWM"), 96 * 1024, "peak RSS with 40 stalled receivers")
+        # The server still relays to a client that reads.
+        a = self.connect(server.port)
+        b = self.connect(server.port)
+        joins = 0
+        while joins < 2:
+            out = server.readline(5)
+            self.assertIsNotNone(out, "the server's output ended")
+            joins += json.loads(out).get("event") == "join"
+        a.send(b"still here\n")
+        self.assertEqual(b.readline(), b"still here\n")
+
     def test_two_clients_chat(self):
         server = self.serve()
         a, b = self.join(server, 2)

@@ -408,6 +408,24 @@ class TlsEcho(TlsCase):
                 self.assertNotIn("listening on", result.stdout)
                 self.assertIn("evtool: error:", result.stderr)
 
+    def test_certificate_files_are_read_with_a_bound(self):
+        """Hardening, finding 5: a certificate or key that is not a regular
+        file (/dev/zero would never end) or passes 1 MiB is refused at once."""
+        cert, key = self.cert_files
+        huge = self.tmp / "huge.pem"
+        huge.write_bytes(Path(cert).read_bytes() + b"#" * (1024 * 1024))
+        for args, why in ((["--cert", "/dev/zero", "--key", key], "not a regular file"),
+                          (["--cert", cert, "--key", "/dev/zero"], "not a regular file"),
+                          (["--cert", huge, "--key", key], "larger than 1 MiB")):
+            with self.subTest(args=args):
+                result = tcp.evtool(["tcp", "echo", "0", "--bind", LOCAL, "--tls", *args], timeout=10)
+                self.assertExit(result, 5)
+                self.assertIn(why, result.stderr)
+                self.assertNotIn("listening on", result.stdout)
+        result = tcp.evtool(["tcp", "chat", LOCAL, "1", "--tls", "--cacert", "/dev/zero"], timeout=10)
+        self.assertExit(result, 5)
+        self.assertIn("not a regular file", result.stderr)
+
 
 # ---- serve --------------------------------------------------------------------------
 

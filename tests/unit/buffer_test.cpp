@@ -289,7 +289,7 @@ TEST_CASE("readln when the end of line straddles two segments") {
 TEST_CASE("search with start pointers, across segments") {
   Buffer buf;
   fill_segments(buf, {"xxab", "cxxa", "bcxab", "c"});
-  // The guide's count_instances: search, then step past each match.
+  // libevent's count_instances example: search, then step past each match.
   int total = 0;
   BufferPtr p;
   REQUIRE(buf.ptr_set(p, 0, PtrHow::Set) == 0);

@@ -388,7 +388,7 @@ TEST_CASE("per-event priorities: highest non-empty queue first, one queue per it
   CHECK(order == std::vector<int>{0, 1, 2});
 }
 
-TEST_CASE("a busy high-priority event holds back a lower-priority one (the guide's example)") {
+TEST_CASE("a busy high-priority event holds back a lower-priority one") {
   auto base = make_test_base();
   REQUIRE(base->priority_init(2) == 0);
   SocketPair sp;
@@ -440,7 +440,7 @@ TEST_CASE("once(): with a timeout, with an fd, and freed with the base") {
 
   {
     QuietLog quiet;
-    CHECK(base->once(SIGUSR1, ev::kSignal, rec) == -1);  // not supported, as in the guide
+    CHECK(base->once(SIGUSR1, ev::kSignal, rec) == -1);  // not supported, as in libevent's event_base_once
   }
   CHECK(base->once(-1, 0, rec, 1h) == 0);  // never fires: freed with the base (ASan checks)
   CHECK(base->once(sp.a.get(), ev::kRead, rec) == 0);

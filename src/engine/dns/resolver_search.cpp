@@ -103,7 +103,10 @@ void ResolverCore::start_next_candidate(Request* req) {
   t->owner = this;
   t->req = req;
   t->qname = req->names[req->next_name++];
-  t->timer.assign(base_, -1, 0, [this, tp = t.get()](int, short) { on_timeout(*tp); });
+  t->timer.assign(base_, -1, 0, [this, tp = t.get()](int, short) {
+    tp->timed_out = true;
+    on_timeout(*tp);
+  });
   if (conf_.randomize_case)  // 0x20: a spoofer must also guess the case of each letter
     for (char& c : t->qname)
       if (std::isalpha(static_cast<unsigned char>(c)) && (secure_random_u32() & 1))

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <optional>
 
 #include "engine/core/log.h"
@@ -158,12 +159,20 @@ void ResolverCore::send_tcp(Transaction& t) {
         }
       },
       nullptr,
-      [tp](BufferEvent&, short what) {
+      [this, tp](BufferEvent&, short what) {
         if (what & BufferEvent::kConnected) return;
-        tp->tcp->disable(kRead | kWrite);  // failed or closed early: the timer moves on
+        // Refused, or closed before our answer: no use waiting for the
+        // timer; the next attempt goes now (and destroys this BufferEvent).
+        tp->unreachable = true;
+        tp->timer.del();
+        on_timeout(*tp);
       });
-  if (t.tcp->connect(servers_[t.server]->addr) != 0) t.tcp.reset();
-  else t.tcp->enable(kRead | kWrite);
+  if (t.tcp->connect(servers_[t.server]->addr) != 0) {
+    t.tcp.reset();
+    t.unreachable = true;
+  } else {
+    t.tcp->enable(kRead | kWrite);
+  }
 }
 
 // ---- receiving ------------------------------------------------------------
@@ -182,7 +191,16 @@ void ResolverCore::on_udp_readable(Transaction& t) {
   std::uint8_t buf[4096];
   for (;;) {
     ssize_t n = ::recv(t.fd, buf, sizeof buf, 0);
-    if (n < 0) return;  // EAGAIN; or ECONNREFUSED (ICMP): the timer moves on
+    if (n < 0) {
+      // Port unreachable (ICMP, reported on our connected socket): this
+      // server will not answer, so the next attempt goes now.
+      if (errno == ECONNREFUSED) {
+        t.unreachable = true;
+        t.timer.del();
+        on_timeout(t);
+      }
+      return;  // EAGAIN
+    }
     Message answer;
     if (parse_message({buf, static_cast<std::size_t>(n)}, answer).status != ParseStatus::Ok) continue;
     if (!is_answer(t, answer)) continue;
@@ -199,7 +217,8 @@ void ResolverCore::on_timeout(Transaction& t) {
   std::size_t total = servers_.size() * static_cast<std::size_t>(std::max(1, conf_.attempts));
   if (++t.attempt < total) return send_attempt(t);
   Result r;
-  r.err = kErrTimeout;
+  // A server that refused (or closed on us) is a failure, not a wait.
+  r.err = t.unreachable && !t.timed_out ? kErrUnknown : kErrTimeout;
   finish_transaction(t, std::move(r));
 }
 

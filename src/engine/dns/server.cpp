@@ -16,9 +16,11 @@ namespace ev::dns {
 namespace {
 constexpr int kUdpPerWakeup = 128;          // fairness with TCP and timers
 constexpr int kUdpBatch = 32;               // datagrams per recvmmsg / sendmmsg
-constexpr std::size_t kUdpSlot = 4096;      // bytes per received datagram
+constexpr std::size_t kUdpSlot = 65536;     // bytes per received datagram: any UDP query
+constexpr int kTcpBatch = 16;               // queries of one TCP client per turn
+constexpr std::size_t kTcpOutputHigh = 64 * 1024;  // unsent answers before we stop reading
+constexpr std::uint16_t kBadVers = 16;      // RFC 6891 6.1.3
 constexpr int kUdpReceiveBuffer = 8 << 20;  // SO_RCVBUF for bursts
-constexpr std::size_t kMaxTcpBacklog = 256 * 1024;  // unread answers before we give up on a client
 constexpr Duration kTcpIdle{10000000};
 constexpr std::uint16_t kOurUdpSize = 1232;  // the EDNS size we advertise
 }  // namespace
@@ -26,6 +28,7 @@ constexpr std::uint16_t kOurUdpSize = 1232;  // the EDNS size we advertise
 struct Server::TcpConn {
   std::unique_ptr<BufferEvent> bev;
   SocketAddress peer;
+  Event more;  // the next batch of a long pipeline, from the loop
 };
 
 // ---- requests -------------------------------------------------------------
@@ -57,9 +60,8 @@ int ServerRequest::respond() {
   }
   auto conn = std::static_pointer_cast<Server::TcpConn>(tcp_conn_.lock());
   if (!conn) return -1;
-  std::vector<std::uint8_t> wire = build_message(reply_, 65535);
+  std::vector<std::uint8_t> wire = build_message(reply_, 65535);  // TC set if it does not fit
   write_tcp_message(conn->bev->output(), wire);
-  if (conn->bev->output().length() > kMaxTcpBacklog) server_->close_tcp(conn.get());
   return 0;
 }
 
@@ -67,7 +69,7 @@ void ServerRequest::drop() { done_ = true; }
 
 // ---- the server -----------------------------------------------------------
 
-Server::Server(EventBase& base, RequestCallback cb) : base_(base), cb_(std::move(cb)), rxbuf_(kUdpBatch * kUdpSlot) {}
+Server::Server(EventBase& base, RequestCallback cb) : base_(base), cb_(std::move(cb)), rxbuf_(new std::uint8_t[kUdpBatch * kUdpSlot]) {}
 
 Server::~Server() {
   *alive_ = false;
@@ -134,7 +136,7 @@ void Server::read_udp() {
     iovec iov[kUdpBatch];
     sockaddr_storage from[kUdpBatch];
     for (int i = 0; i < kUdpBatch; ++i) {
-      iov[i] = {rxbuf_.data() + static_cast<std::size_t>(i) * kUdpSlot, kUdpSlot};
+      iov[i] = {rxbuf_.get() + static_cast<std::size_t>(i) * kUdpSlot, kUdpSlot};
       msgs[i] = {};
       msgs[i].msg_hdr.msg_name = &from[i];
       msgs[i].msg_hdr.msg_namelen = sizeof from[i];
@@ -237,6 +239,12 @@ void Server::handle_packet(std::span<const std::uint8_t> packet, const SocketAdd
   ++queries_;
   reply.questions = req->query_.questions;
   if (req->query_.edns) reply.edns = Edns{kOurUdpSize, 0, 0, false};
+  if (req->query_.edns && req->query_.edns->version != 0) {  // we speak EDNS version 0 only
+    reply.edns->extended_rcode = kBadVers >> 4;
+    reply.header.rcode = kBadVers & 0x0f;
+    req->respond();
+    return;
+  }
   if (reply.header.opcode != 0 || req->query_.questions.size() != 1) {
     reply.header.rcode = reply.header.opcode != 0 ? kNotImp : kFormErr;
     req->respond();
@@ -253,21 +261,37 @@ void Server::accept_tcp(int fd, const SocketAddress& peer) {
   conn->bev = SocketBufferEvent::create(base_, fd, BufferEvent::kCloseOnFree);
   std::weak_ptr<TcpConn> weak = conn;
   TcpConn* raw = conn.get();
-  conn->bev->setcb([this, weak](BufferEvent&) { if (auto c = weak.lock()) read_tcp(c); }, nullptr,
-                   [this, raw](BufferEvent&, short) { close_tcp(raw); });
+  auto resume = [this, weak](BufferEvent&) {
+    if (auto c = weak.lock()) read_tcp(c);
+  };
+  conn->bev->setcb(resume, resume, [this, raw](BufferEvent&, short) { close_tcp(raw); });
+  // Input is bounded (a query is at most 64 KiB); answers waiting to be sent
+  // are too: past kTcpOutputHigh the client's queries wait until it reads.
+  conn->bev->setwatermark(kRead, 0, 2 + 65535);
+  conn->bev->setwatermark(kWrite, kTcpOutputHigh / 2, 0);
   conn->bev->set_timeouts(kTcpIdle, kTcpIdle);
   conn->bev->enable(kRead | kWrite);
+  conn->more.assign(base_, -1, 0, [this, weak](int, short) {
+    if (auto c = weak.lock()) read_tcp(c);
+  });
   conns_.push_back(std::move(conn));
 }
 
+// RFC 7766 6.2.1.1: one client's pipeline must not hold up the others.
+// A turn answers at most kTcpBatch queries, then lets the loop serve UDP
+// and other clients before the next; while the client does not read its
+// answers, its queries wait (and reading stops once input is full).
 void Server::read_tcp(const std::shared_ptr<TcpConn>& conn) {
   auto alive = alive_;  // the request callback may destroy the server
-  Buffer& in = conn->bev->input();
+  BufferEvent& bev = *conn->bev;
   std::vector<std::uint8_t> msg;
-  while (read_tcp_message(in, msg)) {
+  for (int n = 0; n < kTcpBatch; ++n) {
+    if (bev.output().length() >= kTcpOutputHigh) return;  // the write callback resumes
+    if (!read_tcp_message(bev.input(), msg)) return;
     handle_packet(msg, conn->peer, conn);
     if (!*alive) return;
   }
+  if (!bev.input().empty()) conn->more.activate(kTimeout);
 }
 
 void Server::close_tcp(TcpConn* conn) {

@@ -120,7 +120,7 @@ class Server {
   Event udp_ev_;
   std::unique_ptr<ConnListener> listener_;
   std::vector<std::shared_ptr<TcpConn>> conns_;
-  std::vector<std::uint8_t> rxbuf_;  // kUdpBatch slots for recvmmsg
+  std::unique_ptr<std::uint8_t[]> rxbuf_;  // kUdpBatch slots for recvmmsg, touched only where data lands
   struct Outgoing {
     std::vector<std::uint8_t> wire;
     SocketAddress peer;

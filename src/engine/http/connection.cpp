@@ -1,5 +1,6 @@
 #include "engine/http/detail/connection.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/util/ascii.h"
@@ -139,7 +140,32 @@ bool Connection::begin_request() {
   if (!expect_continue(framing)) return false;
   decoder_.reset(framing, server_.settings_.limits.max_body_size);
   state_ = State::kBody;
+  if (framing.kind != BodyFraming::kNone) watch_body_rate();
   return true;
+}
+
+// The body's clock starts now; after the grace time it is checked every
+// second against the minimum rate.
+void Connection::watch_body_rate() {
+  if (!server_.settings_.min_body_rate) return;
+  if (!body_timer_.initialized()) body_timer_.assign_timer(server_.base_, &Connection::on_body_check, this);
+  body_started_ = std::chrono::steady_clock::now();
+  body_timer_.add(server_.settings_.timeout);
+}
+
+void Connection::on_body_check(int, short, void* self) {
+  auto* c = static_cast<Connection*>(self);
+  if (c->state_ != State::kBody) return;
+  const ServerSettings& s = c->server_.settings_;
+  auto elapsed = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - c->body_started_);
+  double late = std::chrono::duration<double>(elapsed - s.timeout).count();
+  double required = static_cast<double>(s.min_body_rate) * std::max(0.0, late);
+  if (static_cast<double>(c->req_.body_.length()) + 1 < required) {
+    c->fail(408, "request body too slow");
+    c->peer_eof_ = true;  // do not linger for more input
+    return;
+  }
+  c->body_timer_.add(std::chrono::seconds(1));
 }
 
 // `Expect: 100-continue`: say 413 before the body is sent, or invite it.
@@ -196,8 +222,22 @@ void Connection::on_drained() {
   if (state_ == State::kHead && !bev_->input().empty()) process();
 }
 
+// True while a reply is still on its way out (in any layer).
+bool Connection::sending() {
+  for (BufferEvent* b = bev_.get(); b; b = b->underlying())
+    if (!b->output().empty()) return true;
+  return false;
+}
+
 void Connection::on_event(short what) {
   if (what & BufferEvent::kEof) return on_peer_eof();
+  // A timeout means no progress. A client that reads a long reply sends
+  // nothing meanwhile: its silence is not idleness while the reply still
+  // moves (the write timeout watches that), so reading goes on.
+  if ((what & BufferEvent::kTimedOut) && (what & BufferEvent::kReading) && state_ != State::kLinger && sending()) {
+    bev_->enable(kRead);
+    return;
+  }
   bool mid_request = state_ == State::kBody || (state_ == State::kHead && !bev_->input().empty());
   if ((what & BufferEvent::kTimedOut) && (what & BufferEvent::kReading) && mid_request) {
     bev_->enable(kWrite);
@@ -243,6 +283,7 @@ void Connection::destroy() {
   if (closed_) return;
   closed_ = true;
   header_timer_.del();
+  body_timer_.del();
   bev_->setcb(nullptr, nullptr, nullptr);
   bev_->disable(kRead | kWrite);
   server_.closed(this);

@@ -40,6 +40,10 @@ class Connection;
 struct ServerSettings {
   Limits limits{16 * 1024, 100, 1024 * 1024};  // head 16 KiB, 100 fields, body 1 MiB
   Duration timeout = std::chrono::seconds(30);  // header read, idle keep-alive, stalled writes
+  // A request body must arrive at this many bytes per second at least,
+  // counted after a first `timeout` of grace (Apache's mod_reqtimeout
+  // MinRate): a body that trickles in is cut with 408. 0: no minimum.
+  std::uint64_t min_body_rate = 500;
   std::size_t max_connections = 0;              // 0: no limit; beyond it: 503
   // Counts connections across several Servers (one per thread) for
   // max_connections; nullptr: this server's own count.

@@ -4,10 +4,34 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 
 namespace ev::tls {
 namespace {
+
+// Certificates, keys and CA bundles are read whole by OpenSSL: refuse what
+// is not a regular file of sane size (/dev/zero would never end).
+constexpr off_t kMaxPemFile = 1024 * 1024;
+
+bool pem_file_ok(const std::string& path, const char* what, std::string* why) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    *why = std::string("cannot load ") + what + " '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *why = std::string("cannot load ") + what + " '" + path + "': not a regular file";
+    return false;
+  }
+  if (st.st_size > kMaxPemFile) {
+    *why = std::string("cannot load ") + what + " '" + path + "': larger than 1 MiB";
+    return false;
+  }
+  return true;
+}
 
 // ALPN protocol names in wire format: a length byte before each.
 std::vector<unsigned char> alpn_wire(const std::vector<std::string>& protos) {
@@ -62,6 +86,7 @@ std::shared_ptr<Context> Context::client(const ClientConfig& config, std::string
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
+  if (!config.ca_file.empty() && !pem_file_ok(config.ca_file, "CA file", why)) return nullptr;
   if (!config.ca_file.empty() && SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr) != 1) {
     *why = "cannot load CA file '" + config.ca_file + "': " + error_queue_string("unreadable");
     return nullptr;
@@ -86,6 +111,7 @@ std::shared_ptr<Context> Context::server(const ServerConfig& config, std::string
       return nullptr;
     }
   } else {
+    if (!pem_file_ok(config.cert_file, "certificate", why) || !pem_file_ok(config.key_file, "key", why)) return nullptr;
     if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
       *why = "cannot load certificate '" + config.cert_file + "': " + error_queue_string("unreadable");
       return nullptr;

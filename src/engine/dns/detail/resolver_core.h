@@ -53,6 +53,8 @@ struct Transaction {
   Event read_ev, timer;
   std::unique_ptr<SocketBufferEvent> tcp;
   bool over_tcp = false;
+  bool unreachable = false;  // refused (ICMP or TCP RST) or closed before our answer
+  bool timed_out = false;    // an attempt found no answer within the timeout
   bool launched = false;  // counted in inflight_
   // A plain function, so that the event can be re-assigned for the next
   // attempt from inside its own callback.

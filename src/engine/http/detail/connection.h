@@ -36,6 +36,8 @@ class Connection {
   enum class State { kHead, kBody, kHandling, kLinger };
   static void on_read(BufferEvent& bev, void* self);
   static void on_header_timeout(int fd, short what, void* self);
+  static void on_body_check(int fd, short what, void* self);
+  void watch_body_rate();
   void watch_header_time();
   void process();
   bool begin_request();
@@ -44,6 +46,7 @@ class Connection {
   void linger();
   void on_drained();
   void on_event(short what);
+  bool sending();
   void on_peer_eof();
   void destroy();
 
@@ -55,6 +58,9 @@ class Connection {
   // The whole head must arrive within the timeout, however slowly it
   // trickles in (the read timeout alone restarts with every byte).
   Event header_timer_;
+  // A body must keep up a minimum rate once its grace time is over.
+  Event body_timer_;
+  TimePoint body_started_{};
   State state_ = State::kHead;
   bool reject_;
   bool processing_ = false;  // inside process(): replies must not recurse into it

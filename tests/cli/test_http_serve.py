@@ -560,6 +560,14 @@ class Startup(HttpCase):
 # ---- files, indexes, listings ---------------------------------------------------------
 
 class Files(HttpCase):
+    def test_a_file_named_as_a_directory_is_404(self):
+        """Hardening, finding 8: "/hello.txt/" names a directory that is not
+        there (nginx: 404), whether the file is cached or not."""
+        server = self.serve()
+        for _ in range(2):
+            self.assertStatus(self.fetch(server.port, "/hello.txt/"), 404)
+            self.assertEqual(self.fetch(server.port, "/hello.txt").body, HELLO)
+
     def test_get_a_file(self):
         server = self.serve()
         response = self.fetch(server.port, "/hello.txt")
@@ -1347,6 +1355,16 @@ class AccessLog(HttpCase):
         match = self.clf(server.readline(5))
         self.assertEqual((match["request"], match["status"]), ("DELETE /hello.txt HTTP/1.1", "405"))
 
+    def test_request_line_is_escaped_as_nginx_does(self):
+        """Hardening, finding 8: a quote, a backslash or a control byte from
+        the client cannot forge a field of the log line."""
+        server = self.serve()
+        conn = self.connect(server.port)
+        conn.send(b'GET /x"y\\z HTTP/1.1\r\nHost: h\r\n\r\n')
+        conn.read_response()
+        line = server.readline(5)
+        self.assertIn('"GET /x\\x22y\\x5Cz HTTP/1.1" 404', line)
+
     def test_one_line_per_request(self):
         server = self.serve()
         conn = self.connect(server.port)
@@ -1511,6 +1529,38 @@ class Signals(HttpCase):
         self.assertTrue(out.read_bytes() == self.payload, "the in-flight response is complete and exact")
         self.assertEqual(server.wait(15), 0, server.stderr)
 
+
+    def stalled_download(self, server: et.Server) -> socket.socket:
+        """A client that asks for the 50 MiB file and reads nothing."""
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((LOCAL, server.port))
+        sock.sendall(build_request("GET", "/fifty.bin"))
+        sock.settimeout(IO_TIMEOUT)
+        self.assertTrue(sock.recv(4096).startswith(b"HTTP/1.1 200"))
+        return sock
+
+    def test_drain_timeout_bounds_the_wait_for_in_flight_work(self):
+        server = self.serve("--drain-timeout", "1s")
+        self.stalled_download(server)
+        start = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        self.assertEqual(server.wait(10), 0, server.stderr)
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, 0.8, "the stalled download had its drain time")
+        self.assertLess(elapsed, 5, "and no more")
+
+    def test_second_signal_stops_at_once(self):
+        server = self.serve("--drain-timeout", "60s")
+        self.stalled_download(server)
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        self.assertIsNone(server.returncode, "still draining after the first signal")
+        start = time.monotonic()
+        server.send_signal(signal.SIGINT)
+        self.assertEqual(server.wait(10), 0, server.stderr)
+        self.assertLess(time.monotonic() - start, 3)
 
 if __name__ == "__main__":
     unittest.main()

@@ -269,6 +269,43 @@ class Listening(TcpCase):
 # ---- echo -----------------------------------------------------------------
 
 class Echo(TcpCase):
+    def test_survives_running_out_of_descriptors(self):
+        """Hardening, finding 3: with RLIMIT_NOFILE at 64 and 200 clients at
+        once, the listener pauses and retries instead of failing, says so at
+        most once a second, and serves again once clients leave."""
+        if not shutil.which("prlimit"):
+            self.skipTest("prlimit (util-linux) is not installed")
+        server = self.echo()
+        subprocess.run(["prlimit", f"--pid={server.proc.pid}", "--nofile=64:64"], check=True)
+        start = time.monotonic()
+        clients = []
+        for _ in range(200):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex((LOCAL, server.port))
+            clients.append(sock)
+        deadline = time.monotonic() + 10
+        while "pausing accepts" not in server.stderr and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("pausing accepts", server.stderr, "running out of descriptors is said on stderr")
+        self.assertIsNone(server.returncode, f"the server died: {server.stderr}")
+        for sock in clients:
+            sock.close()
+        # Once descriptors are free again, a new client is served.
+        peer = None
+        deadline = time.monotonic() + 10
+        while peer is None and time.monotonic() < deadline:
+            try:
+                candidate = self.connect(server.port)
+                candidate.send(b"ping")
+                if candidate.read_exactly(4, 2) == b"ping":
+                    peer = candidate
+            except (AssertionError, OSError):
+                time.sleep(0.1)
+        self.assertIsNotNone(peer, f"not served again after the clients left: {server.stderr}")
+        pauses = server.stderr.count("pausing accepts")
+        self.assertLessEqual(pauses, int(time.monotonic() - start) + 2, "logged at most once a second")
+
     def test_all_byte_values(self):
         server = self.echo()
         peer = self.connect(server.port)

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <random>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -25,6 +27,42 @@ namespace http = ev::http;
 // Files up to this size are read into the reply (one writev with the
 // head); larger ones go out with sendfile.
 constexpr off_t kInlineFileMax = 64 * 1024;
+
+std::string content_range(const ByteRange& r, std::uint64_t size) {
+  return "bytes " + std::to_string(r.first) + "-" + std::to_string(r.first + r.length - 1) + "/" + std::to_string(size);
+}
+
+// Appends `range` of the file to `body`: from the cached bytes when there
+// are some, read in when small, else as a file segment (sendfile), which
+// then owns fd. A HEAD reply gets the segment too (Content-Length must
+// say the size; nothing is read). Closes fd unless a segment took it;
+// false if the file cannot be read.
+bool add_file_bytes(ev::Buffer& body, int fd, const ByteRange& range, const std::string* data, bool head) {
+  if (data) {
+    if (fd >= 0) ::close(fd);
+    return body.add(data->data() + range.first, range.length) == 0;
+  }
+  if (!head && static_cast<off_t>(range.length) <= kInlineFileMax) {
+    iovec v[2];
+    int n = body.reserve_space(range.length, v, 1);
+    ssize_t got = n == 1 ? ::pread(fd, v[0].iov_base, range.length, static_cast<off_t>(range.first)) : -1;
+    ::close(fd);
+    if (got != static_cast<ssize_t>(range.length)) return false;
+    v[0].iov_len = static_cast<std::size_t>(got);
+    return body.commit_space(v, 1) == 0;
+  }
+  if (body.add_file(fd, static_cast<off_t>(range.first), static_cast<off_t>(range.length)) == 0) return true;
+  ::close(fd);
+  return false;
+}
+
+// A boundary that no file is likely to contain: 64 random bits, in hex.
+std::string make_boundary() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(random()));
+  return std::string("evtool-") + text;
+}
 
 // The decoded path relative to the root ("" for the root itself), or
 // nullopt when it must not be served: a malformed escape, a NUL byte, or
@@ -175,43 +213,48 @@ void FileServer::serve_file(http::Request& req, const std::string& relative, int
     return req.send_reply(304);
   }
   auto size = static_cast<std::uint64_t>(st.st_size);
-  ByteRange range{0, size, false};
-  if (const std::string* r = req.headers().find("Range"); r && !req.headers().has("If-Range")) {
-    auto parsed = parse_range(*r, size);
-    if (parsed.unsatisfiable) {
-      ::close(fd);
-      h.remove("Content-Type");
-      h.set("Content-Range", "bytes */" + std::to_string(size));
-      return req.send_error(416, "range not satisfiable");
-    }
-    if (parsed.valid) range = ByteRange{parsed.first, parsed.last - parsed.first + 1, true};
+  RangeSpec ranges;
+  if (const std::string* r = req.headers().find("Range"); r && !req.headers().has("If-Range")) ranges = parse_range(*r, size);
+  if (ranges.kind == RangeSpec::kUnsatisfiable) {
+    ::close(fd);
+    h.remove("Content-Type");
+    h.set("Content-Range", "bytes */" + std::to_string(size));
+    return req.send_error(416, "range not satisfiable");
   }
+  if (ranges.ranges.size() > 1) return send_byteranges(req, content_type_for(relative), fd, size, ranges.ranges, data);
+  ByteRange range = ranges.kind == RangeSpec::kRanges ? ranges.ranges[0] : ByteRange{0, size};
   int status = 200;
-  if (range.partial) {
+  if (ranges.kind == RangeSpec::kRanges) {
     status = 206;
-    h.add("Content-Range", "bytes " + std::to_string(range.first) + "-" +
-                               std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
+    h.add("Content-Range", content_range(range, size));
   }
   ev::Buffer body;
-  if (data) {
-    body.add(data->data() + range.first, range.length);
-  } else if (req.is_head()) {
-    // Content-Length must still say the size: describe it with the file
-    // range (nothing is read; the reply drops the body).
-    if (body.add_file(fd, static_cast<off_t>(range.first), static_cast<off_t>(range.length)) != 0) ::close(fd);
-  } else if (static_cast<off_t>(range.length) <= kInlineFileMax) {
-    iovec v[2];
-    int n = body.reserve_space(range.length, v, 1);
-    ssize_t got = n == 1 ? ::pread(fd, v[0].iov_base, range.length, static_cast<off_t>(range.first)) : -1;
-    ::close(fd);
-    if (got != static_cast<ssize_t>(range.length)) return req.send_error(500, "cannot read the file");
-    v[0].iov_len = static_cast<std::size_t>(got);
-    body.commit_space(v, 1);
-  } else if (body.add_file(fd, static_cast<off_t>(range.first), static_cast<off_t>(range.length)) != 0) {
-    ::close(fd);
-    return req.send_error(500, "cannot read the file");
-  }
+  if (!add_file_bytes(body, fd, range, data, req.is_head())) return req.send_error(500, "cannot read the file");
   req.send_reply(status, body);
+}
+
+// 206 multipart/byteranges (RFC 9110 14.6): each range as a part with its
+// own Content-Type and Content-Range. Every file segment owns a descriptor
+// of its own (a dup of fd).
+void FileServer::send_byteranges(http::Request& req, std::string_view type, int fd, std::uint64_t size,
+                                 const std::vector<ByteRange>& ranges, const std::string* data) {
+  std::string boundary = make_boundary();
+  ev::Buffer body;
+  for (const ByteRange& r : ranges) {
+    std::string part = "\r\n--" + boundary + "\r\nContent-Type: " + std::string(type) + "\r\nContent-Range: " +
+                       content_range(r, size) + "\r\n\r\n";
+    body.add(part.data(), part.size());
+    int own = data ? -1 : ::dup(fd);
+    if ((!data && own < 0) || !add_file_bytes(body, own, r, data, req.is_head())) {
+      if (fd >= 0) ::close(fd);
+      return req.send_error(500, "cannot read the file");
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  std::string end = "\r\n--" + boundary + "--\r\n";
+  body.add(end.data(), end.size());
+  req.reply_headers().set("Content-Type", "multipart/byteranges; boundary=" + boundary);
+  req.send_reply(206, body);
 }
 
 void FileServer::serve_listing(http::Request& req, const std::string& relative, int dirfd) {

@@ -10,7 +10,9 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "cmds/http_range.h"
 #include "engine/http/server.h"
 
 namespace evtool {
@@ -36,6 +38,8 @@ class FileServer {
   // `data`: the file's bytes when cached (fd is then -1).
   void serve_file(ev::http::Request& req, const std::string& relative, int fd, const struct stat& st,
                   const std::string* data);
+  void send_byteranges(ev::http::Request& req, std::string_view type, int fd, std::uint64_t size,
+                       const std::vector<ByteRange>& ranges, const std::string* data);
   void serve_listing(ev::http::Request& req, const std::string& relative, int dirfd);
 
   int root_fd_;

@@ -804,6 +804,83 @@ class Ranges(HttpCase):
         self.assertEqual(result.body, RANGE_DATA[10:20])
 
 
+class MultipleRanges(HttpCase):
+    """Hardening, finding 8: several ranges get 206 multipart/byteranges;
+    more than 16, or overlapping ones, get the whole file with 200."""
+
+    def parts(self, response: Response, size: int) -> list:
+        """(first, last, body) of each part, checking each part's headers."""
+        content_type = response.header("content-type") or ""
+        match = re.fullmatch(r"multipart/byteranges; boundary=(\S+)", content_type)
+        self.assertIsNotNone(match, content_type)
+        delimiter = b"\r\n--" + match.group(1).encode()
+        body = response.body
+        self.assertEqual(response.header("content-length"), str(len(body)))
+        self.assertTrue(body.startswith(delimiter), body[:80])
+        self.assertTrue(body.endswith(delimiter + b"--\r\n"), body[-80:])
+        out = []
+        for chunk in body[:-len(delimiter + b"--\r\n")].split(delimiter)[1:]:
+            head, _, data = chunk.partition(b"\r\n\r\n")
+            fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+            self.assertIn(b"Content-Type", fields)
+            first, last, total = re.fullmatch(rb"bytes (\d+)-(\d+)/(\d+)", fields[b"Content-Range"]).groups()
+            self.assertEqual(int(total), size)
+            out.append((int(first), int(last), data))
+        return out
+
+    def test_two_ranges_are_multipart(self):
+        server = self.serve()
+        # The three ways a file goes out: cached (10 kB), read in (40 kB), sendfile (300 kB).
+        for name, size in (("range.bin", len(RANGE_DATA)), ("mid.bin", 40_000), ("large.bin", 300_000)):
+            data = (RANGE_DATA * (size // len(RANGE_DATA) + 1))[:size]
+            if name != "range.bin":
+                (self.root / name).write_bytes(data)
+            for spec, want in (("bytes=0-9,20-29", [(0, 9), (20, 29)]),
+                               ("bytes=-10, 0-4", [(size - 10, size - 1), (0, 4)]),
+                               (f"bytes=100-199,{size - 50}-", [(100, 199), (size - 50, size - 1)]),
+                               ("bytes=0-0,2-2,4-4", [(0, 0), (2, 2), (4, 4)])):
+                with self.subTest(file=name, range=spec):
+                    response = self.fetch(server.port, "/" + name, headers={"Range": spec})
+                    self.assertStatus(response, 206)
+                    self.assertIsNone(response.header("content-range"))
+                    got = self.parts(response, size)
+                    self.assertEqual([(f, l) for f, l, _ in got], want)
+                    for first, last, body in got:
+                        self.assertEqual(body, data[first:last + 1])
+                    head = self.fetch(server.port, "/" + name, "HEAD", headers={"Range": spec})
+                    self.assertStatus(head, 206)
+                    self.assertEqual(int(head.header("content-length")), len(response.body))
+
+    def test_curl_ranges(self):
+        server = self.serve()
+        result = self.curl("-r", "0-9,20-29", self.url(server.port, "/range.bin"))
+        self.assertEqual((result.returncode, result.status), (0, 206), result.stderr)
+        self.assertIn(RANGE_DATA[0:10], result.body)
+        self.assertIn(RANGE_DATA[20:30], result.body)
+
+    def test_unsatisfiable_ranges_are_dropped(self):
+        server = self.serve()
+        size = len(RANGE_DATA)
+        response = self.fetch(server.port, "/range.bin", headers={"Range": "bytes=0-4,20000-30000"})
+        self.assertStatus(response, 206)
+        self.assertEqual(response.header("content-range"), f"bytes 0-4/{size}")
+        self.assertEqual(response.body, RANGE_DATA[:5])
+        response = self.fetch(server.port, "/range.bin", headers={"Range": "bytes=20000-,30000-30001"})
+        self.assertStatus(response, 416)
+
+    def test_abusive_ranges_get_the_whole_file(self):
+        server = self.serve()
+        many = "bytes=" + ",".join(f"{i * 10}-{i * 10 + 4}" for i in range(17))
+        sixteen = "bytes=" + ",".join(f"{i * 10}-{i * 10 + 4}" for i in range(16))
+        for spec, status in ((many, 200), (sixteen, 206), ("bytes=0-99,50-149", 200), ("bytes=0-99,-9990", 200),
+                             ("bytes=0-9,10-19", 206), ("bytes=0-9,x-19", 200)):
+            with self.subTest(range=spec[:40]):
+                response = self.fetch(server.port, "/range.bin", headers={"Range": spec})
+                self.assertStatus(response, status)
+                if status == 200:
+                    self.assertEqual(response.body, RANGE_DATA)
+
+
 class Conditional(HttpCase):
     def first(self, port: int, target: str = "/cond.txt") -> Response:
         response = self.fetch(port, target)
@@ -1103,6 +1180,16 @@ class BadInput(HttpCase):
         server = self.serve("--max-header", "1k")
         response = self.exchange(server.port, build_request("GET", "/" + "a" * 2000))
         self.assertStatus(response, 414)
+        self.assertServes(server.port)
+
+    def test_request_line_of_exactly_max_header_is_accepted(self):
+        server = self.serve("--max-header", "1k")
+        for length, status in ((1024, 200), (1025, 414)):
+            target = "/hello.txt?" + "q" * (length - len("GET /hello.txt? HTTP/1.1"))
+            line = f"GET {target} HTTP/1.1"
+            self.assertEqual(len(line), length)
+            with self.subTest(length=length):
+                self.assertStatus(self.exchange(server.port, build_request("GET", target)), status)
         self.assertServes(server.port)
 
     def test_header_fields_beyond_max_header_are_431(self):

@@ -155,6 +155,37 @@ TEST_CASE("dns resolver: failed nameservers are detected and probed back") {
     REQUIRE(run_until(*base, [&] { return g3.done(); }));
     CHECK(g3.first() == "192.0.2.1");
   }
+  SUBCASE("only the probe's own answer brings a server back") {
+    RawUdp ns(*base);
+    int probes = 0;
+    bool honest = false;
+    ns.on_packet = [&](const Bytes& packet, const ev::SocketAddress& from) {
+      dns::Message q = parse(packet);
+      if (q.questions.at(0).type != dns::kTypeNS) return;  // the queries time out
+      ++probes;
+      dns::Message wrong_id = reply_to(q, {}), wrong_opcode = reply_to(q, {}), wrong_question = reply_to(q, {});
+      wrong_id.header.id ^= 0x0101;
+      wrong_opcode.header.opcode = 2;
+      wrong_question.questions[0].type = dns::kTypeSOA;
+      if (!honest) {
+        for (const dns::Message* m : {&wrong_id, &wrong_opcode, &wrong_question}) ns.send_to(*m, from);
+        ns.send_to(Bytes(12, 0), from);
+      } else {
+        ns.send_to(reply_to(q, {}), from);
+      }
+    };
+    dns::ResolvConf conf = conf_for({ns.addr}, std::chrono::milliseconds(100));
+    conf.max_timeouts = 1;
+    auto res = make_resolver(*base, conf);
+    Got g;
+    res->resolve_ipv4("a.test", g.cb());
+    REQUIRE(run_until(*base, [&] { return g.done(); }));
+    REQUIRE(res->nameservers_up() == 0);
+    REQUIRE(run_until(*base, [&] { return probes >= 2; }));
+    CHECK(res->nameservers_up() == 0);
+    honest = true;
+    REQUIRE(run_until(*base, [&] { return res->nameservers_up() == 1; }));
+  }
   SUBCASE("a down server is skipped while another is up") {
     first.handler = &Upstream::drop;
     dns::ResolvConf conf = conf_for({first.address(), second.address()}, std::chrono::milliseconds(250));
@@ -246,7 +277,12 @@ TEST_CASE("dns resolver: spoofed answers are dropped") {
       two_questions.questions.push_back(q.questions[0]);
       dns::Message not_answer = fake;
       not_answer.header.qr = false;
-      for (const dns::Message* m : {&wrong_id, &wrong_name, &wrong_type, &no_question, &two_questions, &not_answer})
+      dns::Message wrong_opcode = fake;
+      wrong_opcode.header.opcode = 4;  // NOTIFY
+      dns::Message wrong_class = fake;
+      wrong_class.questions[0].qclass = 3;  // CH
+      for (const dns::Message* m :
+           {&wrong_id, &wrong_name, &wrong_type, &no_question, &two_questions, &not_answer, &wrong_opcode, &wrong_class})
         ns.send_to(*m, from);
       ns.send_to(Bytes{0x12, 0x34, 0x81}, from);
       ns.send_to(reply_to(q, {record(name, dns::kTypeA, "192.0.2.99")}), from);

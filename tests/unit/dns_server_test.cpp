@@ -483,6 +483,12 @@ TEST_CASE("dns forwarder: spoofed upstream answers are dropped") {
     dns::Message wrong_type = fake;
     wrong_type.questions[0].type = dns::kTypeMX;
     up.send_to(wrong_type, from);
+    dns::Message wrong_opcode = fake;
+    wrong_opcode.header.opcode = 5;  // UPDATE
+    up.send_to(wrong_opcode, from);
+    dns::Message not_answer = fake;
+    not_answer.header.qr = false;
+    up.send_to(not_answer, from);
     up.send_to(Bytes{1, 2, 3, 4, 5}, from);
     up.send_to(reply_to(q, {record(name, dns::kTypeA, "192.0.2.99")}), from);
   };

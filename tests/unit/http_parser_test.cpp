@@ -255,6 +255,33 @@ TEST_CASE("http parser: a request line over max_header_size is 414") {
   CHECK(request("GET /" + std::string(40, 'a') + " HTTP/1.1\r\n\r\n", small).code == ParseResult::kDone);
 }
 
+TEST_CASE("http parser: a request line of exactly max_header_size is accepted") {
+  Limits small;
+  small.max_header_size = 64;
+  auto line_of = [](std::size_t n) {
+    std::string line = "GET /";
+    line += std::string(n - line.size() - 9, 'a') + " HTTP/1.1";
+    REQUIRE(line.size() == n);
+    return line;
+  };
+  // The CRLF is not counted; the fields have their own max_header_size.
+  for (const std::string fields : {"", "Host: h\r\n"}) {
+    CAPTURE(fields);
+    Outcome fits = request_all_ways(line_of(64) + "\r\n" + fields + "\r\n", small);
+    CHECK(fits.code == ParseResult::kDone);
+    Outcome over = request_all_ways(line_of(65) + "\r\n" + fields + "\r\n", small);
+    CHECK(over.code == ParseResult::kError);
+    CHECK(over.status == 414);
+  }
+  CHECK(request_all_ways(line_of(64) + "\n\n", small).code == ParseResult::kDone);
+  // Fields of exactly the limit (line endings included) too, one byte more is 431.
+  std::string fields = "X: " + std::string(64 - 5, 'v') + "\r\n";
+  REQUIRE(fields.size() == 64);
+  CHECK(request_all_ways(line_of(64) + "\r\n" + fields + "\r\n", small).code == ParseResult::kDone);
+  Outcome over = request_all_ways(line_of(64) + "\r\nX: " + std::string(64 - 4, 'v') + "\r\n\r\n", small);
+  CHECK(over.status == 431);
+}
+
 TEST_CASE("http parser: header fields over max_header_size are 431") {
   std::string big;
   for (int i = 0; i < 40; ++i) big += "X-Field-" + std::to_string(i) + ": " + std::string(500, 'v') + "\r\n";

@@ -78,10 +78,9 @@ void Forwarder::read_answers() {
 
 bool Forwarder::matches(std::uint16_t id, const Message& answer) const {
   auto it = pending_.find(id);
-  if (it == pending_.end() || !answer.header.qr) return false;
+  if (it == pending_.end()) return false;
   const auto& asked = it->second->req->query().questions;
-  return answer.questions.size() == 1 && asked.size() == 1 && names_equal(answer.questions[0].name, asked[0].name) &&
-         answer.questions[0].type == asked[0].type;
+  return asked.size() == 1 && is_reply_to(answer, id, asked[0], false);
 }
 
 // The same query (same ID) over TCP: two-byte length, then the message.

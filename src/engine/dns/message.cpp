@@ -133,6 +133,13 @@ std::string_view strip_root_dot(std::string_view s) {
 
 bool names_equal(std::string_view a, std::string_view b) { return ascii_iequals(strip_root_dot(a), strip_root_dot(b)); }
 
+bool is_reply_to(const Message& reply, std::uint16_t id, const Question& asked, bool exact_case) {
+  if (!reply.header.qr || reply.header.id != id || reply.header.opcode != 0 || reply.questions.size() != 1) return false;
+  const Question& q = reply.questions[0];
+  if (q.type != asked.type || q.qclass != asked.qclass) return false;
+  return exact_case ? strip_root_dot(q.name) == strip_root_dot(asked.name) : names_equal(q.name, asked.name);
+}
+
 std::string lower_name(std::string_view name) {
   std::string out(name);
   for (char& c : out) c = ascii_tolower(c);

@@ -188,6 +188,13 @@ ParseResult parse_message(std::span<const std::uint8_t> packet, Message& out);
 // alone, with TC.
 std::vector<std::uint8_t> build_message(const Message& msg, std::size_t max_size = 65535, bool truncate = true);
 
+// True if `reply` answers a query with `id`, opcode QUERY and exactly the
+// one question `asked` (class IN): QR set, the same ID, opcode and
+// question, the name compared case-sensitively when `exact_case` (0x20
+// randomization) and ignoring ASCII case otherwise. Anything else is a
+// stale or spoofed packet, to be ignored rather than taken.
+bool is_reply_to(const Message& reply, std::uint16_t id, const Question& asked, bool exact_case);
+
 // Reverse-lookup name of an address: "1.2.0.192.in-addr.arpa" or the ip6.arpa
 // nibble form. nullopt if `ip` is not an IP literal.
 std::optional<std::string> reverse_name(std::string_view ip);

@@ -177,14 +177,11 @@ void ResolverCore::send_tcp(Transaction& t) {
 
 // ---- receiving ------------------------------------------------------------
 
-// Accept only our answer: ID, and the question exactly as asked (with 0x20
-// the case must match too). The socket being connected to the server
+// Accept only our answer: ID, opcode, and the question exactly as asked
+// (with 0x20 the case must match too). The socket being connected to the server
 // takes care of its address and port.
 bool ResolverCore::is_answer(const Transaction& t, const Message& answer) const {
-  if (!answer.header.qr || answer.header.id != t.id || answer.questions.size() != 1) return false;
-  const Question& q = answer.questions[0];
-  return q.type == t.req->type && q.qclass == kClassIN &&
-         (conf_.randomize_case ? q.name == t.qname : names_equal(q.name, t.qname));
+  return is_reply_to(answer, t.id, Question{t.qname, t.req->type, kClassIN}, conf_.randomize_case);
 }
 
 void ResolverCore::on_udp_readable(Transaction& t) {
@@ -267,11 +264,18 @@ void ResolverCore::probe(std::size_t index) {
   if (!s.down) return;
   int fd = open_udp(s.addr, conf_.bind_to);
   if (fd >= 0) {
-    std::vector<std::uint8_t> wire = make_query("", kTypeNS, static_cast<std::uint16_t>(secure_random_u32()));
+    auto id = static_cast<std::uint16_t>(secure_random_u32());
+    std::vector<std::uint8_t> wire = make_query("", kTypeNS, id);
     ::send(fd, wire.data(), wire.size(), 0);
-    base_.once(fd, kRead, [this, index, fd, alive = alive_](int, short what) {
-      std::uint8_t buf[512];
-      if (*alive && (what & kRead) && ::recv(fd, buf, sizeof buf, 0) >= 12) server_ok(index);
+    // Only the answer to this probe counts: a stray or spoofed packet does
+    // not bring the server back.
+    base_.once(fd, kRead, [this, index, fd, id, alive = alive_](int, short what) {
+      std::uint8_t buf[4096];
+      ssize_t n = (*alive && (what & kRead)) ? ::recv(fd, buf, sizeof buf, 0) : -1;
+      Message reply;
+      if (n > 0 && parse_message({buf, static_cast<std::size_t>(n)}, reply).status == ParseStatus::Ok &&
+          is_reply_to(reply, id, Question{"", kTypeNS, kClassIN}, false))
+        server_ok(index);
       ::close(fd);
     }, conf_.timeout);
   }

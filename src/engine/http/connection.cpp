@@ -39,7 +39,7 @@ void Connection::start() {
   bev_->output().set_keep_drained_tail(false);
   bev_->setcb([this](BufferEvent& b) { on_read(b, this); }, [this](BufferEvent&) { on_drained(); },
               [this](BufferEvent&, short what) { on_event(what); });
-  bev_->setwatermark(kRead, 0, server_.settings_.limits.max_header_size + kInputSlack);
+  bev_->setwatermark(kRead, 0, 2 * server_.settings_.limits.max_header_size + kInputSlack);  // a start line and fields
   bev_->set_timeouts(server_.settings_.timeout, server_.settings_.timeout);
   bev_->set_max_single_write(kMaxWritePerCall);
   bev_->enable(kRead | kWrite);

@@ -101,25 +101,38 @@ ParseResult parse_fields(LineReader& lines, const Limits& limits, Headers& out) 
 
 // Pulls up enough of `in` to hold a head within the limits and finds its
 // end. On kDone, `text` is the head and *consumed its length on the wire.
+// The start line may take max_header_size bytes before its CRLF, and the
+// field lines as many again, line endings included (as CLI.md: a longer
+// request line is 414, more fields 431); the answer is the same whether
+// the head arrived whole or byte by byte.
 template <int kTooLongLine>
 ParseResult locate_head(Buffer& in, const Limits& limits, std::string_view& text, std::size_t& consumed) {
-  // A head may take max_header_size plus its final CRLF; one byte more
-  // and it cannot fit, whether it arrived whole or byte by byte.
-  std::size_t window = std::min(in.length(), limits.max_header_size + 3 + 2 * kMaxLeadingEmptyLines);
+  const std::size_t max = limits.max_header_size;
+  // Enough to see either limit passed: empty lines, the longest start
+  // line and CRLF, the most fields and one byte more than the final CRLF.
+  std::size_t window = std::min(in.length(), 2 * kMaxLeadingEmptyLines + (max + 2) + (max + 2));
   if (window == 0) return ParseResult::incomplete();
   auto* p = reinterpret_cast<const char*>(in.pullup(static_cast<ssize_t>(window)));
   if (!p) return ParseResult::incomplete();
   std::string_view all(p, window);
   std::size_t skip = 0, first_end = 0;
   std::size_t end = find_head_end(all, skip, first_end);
-  if (end == 0) {
-    if (window - skip <= limits.max_header_size + 2) return ParseResult::incomplete();
-    if (first_end == std::string_view::npos || first_end - skip > limits.max_header_size)
-      return ParseResult::error(kTooLongLine, "start line too long");
-    return ParseResult::error(431, "header fields too large");
+  if (first_end == std::string_view::npos) {  // a start line of max bytes may still have its CR
+    if (window - skip > max + 1) return ParseResult::error(kTooLongLine, "start line too long");
+    return ParseResult::incomplete();
   }
-  if (first_end - skip > limits.max_header_size) return ParseResult::error(kTooLongLine, "start line too long");
-  if (end - skip > limits.max_header_size + 2) return ParseResult::error(431, "header fields too large");
+  std::size_t line = first_end - skip;
+  if (line > 0 && all[first_end - 1] == '\r') --line;
+  if (line > max) return ParseResult::error(kTooLongLine, "start line too long");
+  std::size_t fields_begin = first_end + 1;
+  if (end == 0) {
+    // Fields of max bytes are complete with their final CRLF: two bytes
+    // more without it cannot fit.
+    if (window - fields_begin >= max + 2) return ParseResult::error(431, "header fields too large");
+    return ParseResult::incomplete();
+  }
+  std::size_t final_line = all[end - 2] == '\r' && end - 2 >= fields_begin ? 2 : 1;
+  if (end - fields_begin - final_line > max) return ParseResult::error(431, "header fields too large");
   text = all.substr(skip, end - skip);
   consumed = end;
   return ParseResult::done();

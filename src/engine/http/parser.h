@@ -25,7 +25,7 @@
 namespace ev::http {
 
 struct Limits {
-  std::size_t max_header_size = 16 * 1024;  // request/status line, and all fields together
+  std::size_t max_header_size = 16 * 1024;  // the request/status line (without CRLF); all fields together
   std::size_t max_header_count = 100;
   std::uint64_t max_body_size = UINT64_MAX;  // decoded body bytes
 };

@@ -95,6 +95,8 @@ function __evtool_value_options
             echo -t
             echo --type
             echo --server
+            echo -p
+            echo --port
             echo --resolv-conf
             echo --hosts
             echo --timeout
@@ -249,6 +251,9 @@ complete -c evtool -n '__evtool_at dns' -a serve -d 'Authoritative DNS server on
 complete -c evtool -n "__evtool_at 'dns resolve'" -s t -l type -x -a 'A AAAA CNAME MX TXT NS SOA SRV PTR CAA ANY' -d 'Record type (default A and AAAA)'
 complete -c evtool -n "__evtool_at 'dns resolve'" -s x -l reverse -d 'NAME is an IP address: ask for its PTR'
 complete -c evtool -n "__evtool_at 'dns resolve'" -l server -x -d 'Nameserver ADDR[:PORT] (repeatable)'
+complete -c evtool -n "__evtool_at 'dns resolve'" -s p -l port -x -d 'Port of the servers given without one'
+complete -c evtool -n "__evtool_at 'dns resolve'" -s 4 -d 'Ask only IPv4 nameservers'
+complete -c evtool -n "__evtool_at 'dns resolve'" -s 6 -d 'Ask only IPv6 nameservers'
 complete -c evtool -n "__evtool_at 'dns resolve'" -l resolv-conf -r -F -d 'resolv.conf to read'
 complete -c evtool -n "__evtool_at 'dns resolve'" -l hosts -r -F -d 'Hosts file'
 complete -c evtool -n "__evtool_at 'dns resolve'" -l no-hosts -d 'Do not use the hosts file'

@@ -1,6 +1,7 @@
 // `evtool dns resolve NAME...` (alias `lookup`): dig's answer section from
 // the engine's asynchronous resolver; `-f FILE` resolves many names
 // concurrently, printing results in input order.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,9 +12,11 @@
 #include <vector>
 
 #include "cli/validators.h"
+#include "cmds/dig_words.h"
 #include "cmds/dns_commands.h"
 #include "cmds/stop_signals.h"
 #include "engine/dns/resolver.h"
+#include "engine/util/ascii.h"
 #include "engine/util/units.h"
 
 namespace evtool {
@@ -31,6 +34,10 @@ struct ResolveOptions {
   long tries = 0;
   std::string file;
   long max_inflight = 0;
+  int port = 53;                 // -p: for servers given without one
+  bool ipv4_only = false, ipv6_only = false;
+  bool print_answers = true;     // dig's +noall
+  const CLI::Option* hosts_option = nullptr;
 };
 
 // One name's outcome: its status and every answer record, in order.
@@ -137,11 +144,12 @@ class ResolveJob {
       return;
     }
     for (const auto& rr : o.answers) {
+      if (!opts_.print_answers) break;
       if (opts_.short_output) {
         ctx_.out.line(rr.data_text());
       } else {
-        ctx_.out.line(rr.name + ".  " + std::to_string(rr.ttl) + "  " + ev::dns::class_name(rr.rclass) + "  " +
-                      ev::dns::type_name(rr.type) + "  " + rr.data_text());
+        ctx_.out.line(rr.name + ".\t" + std::to_string(rr.ttl) + "\t" + ev::dns::class_name(rr.rclass) + "\t" +
+                      ev::dns::type_name(rr.type) + "\t" + rr.data_text());  // tabs, as dig: cut -f5 works
       }
     }
     if (o.truncated) ctx_.out.error("%s: answer truncated (more records than one message holds)", o.name.c_str());
@@ -232,7 +240,14 @@ ev::dns::ResolvConf make_config(const Context& ctx, const ResolveOptions& o) {
   for (const std::string& w : conf->warnings) ctx.out.debug("%s: %s", o.resolv_conf.c_str(), w.c_str());
   if (!o.servers.empty()) {
     conf->nameservers.clear();
-    for (const std::string& s : o.servers) conf->nameservers.push_back(*ev::parse_sockaddr_port(s, 53));
+    for (const std::string& s : o.servers) {
+      auto addr = ev::parse_ip(s, o.port);  // a bare IPv6 address has colons of its own
+      conf->nameservers.push_back(addr ? *addr : *ev::parse_sockaddr_port(s, o.port));
+    }
+  }
+  if (o.ipv4_only || o.ipv6_only) {
+    int family = o.ipv4_only ? AF_INET : AF_INET6;
+    std::erase_if(conf->nameservers, [family](const ev::SocketAddress& a) { return a.family() != family; });
   }
   if (!o.timeout.empty()) conf->timeout = *ev::parse_duration(o.timeout);
   if (o.tries > 0) conf->attempts = static_cast<int>(o.tries);
@@ -240,7 +255,30 @@ ev::dns::ResolvConf make_config(const Context& ctx, const ResolveOptions& o) {
   return *conf;
 }
 
-int run_resolve(const Context& ctx, const ResolveOptions& o) {
+// dig's words among the names (dig_words.h), merged into the options.
+ResolveOptions with_dig_words(const ResolveOptions& given) {
+  ResolveOptions o = given;
+  DigWords dig = parse_dig_words(given.names);
+  o.names = std::move(dig.names);
+  o.servers.insert(o.servers.end(), dig.servers.begin(), dig.servers.end());
+  if (!dig.type.empty()) {
+    if (!o.type.empty() && !ev::ascii_iequals(o.type, dig.type))
+      throw UsageError("two record types: -t " + o.type + " and " + dig.type);
+    o.type = dig.type;
+  }
+  o.short_output = o.short_output || dig.short_output;
+  o.print_answers = dig.print_answers;
+  if (dig.tcp) o.tcp = *dig.tcp;
+  if (dig.search) o.no_search = !*dig.search;
+  if (dig.timeout_seconds) o.timeout = std::to_string(*dig.timeout_seconds) + "s";
+  if (dig.tries) o.tries = *dig.tries;
+  // Asking a given server means asking it: the hosts file only when named.
+  if (!o.servers.empty() && (!o.hosts_option || o.hosts_option->count() == 0)) o.no_hosts = true;
+  return o;
+}
+
+int run_resolve(const Context& ctx, const ResolveOptions& given) {
+  ResolveOptions o = with_dig_words(given);
   std::vector<std::string> names = o.names;
   if (!o.file.empty()) {
     auto more = read_names(o.file);
@@ -257,6 +295,10 @@ int run_resolve(const Context& ctx, const ResolveOptions& o) {
     types = {*t};
   }
   ev::dns::ResolvConf conf = make_config(ctx, o);
+  if (conf.nameservers.empty() && (o.ipv4_only || o.ipv6_only)) {
+    ctx.out.error("no IPv%c nameserver to ask (%s)", o.ipv4_only ? '4' : '6', o.ipv4_only ? "-4" : "-6");
+    return kExitFailure;
+  }
   if (conf.nameservers.empty()) {
     ctx.out.error("no nameserver: %s has none; use --server ADDR", o.resolv_conf.c_str());
     return kExitFailure;
@@ -286,14 +328,20 @@ void add_dns_resolve_command(CLI::App& dns, Context& ctx) {
   auto o = std::make_shared<ResolveOptions>();
   CLI::App* cmd = dns.add_subcommand("resolve", "Look names up (dig's answer section) with the engine's resolver");
   cmd->alias("lookup");
-  cmd->add_option("NAME", o->names, "Names to look up (IP addresses with -x)");
+  cmd->add_option("NAME", o->names,
+                  "Names to look up (IP addresses with -x); dig's @SERVER, TYPE, IN and +options are understood too "
+                  "(+short, +tcp, +notcp, +search, +nosearch, +time=S, +tries=N, +retry=N, +noall, +answer)");
   cmd->add_option("-t,--type", o->type, "Record type: A, AAAA, CNAME, MX, TXT, NS, SOA, SRV, PTR, CAA, ANY (default A and AAAA)");
   cmd->add_flag("-x,--reverse", o->reverse, "NAME is an IP address: ask for its PTR record");
   cmd->add_option("--server", o->servers, "Nameserver ADDR[:PORT] (repeatable; IPv6 as [::1]:5353)")
       ->check(kAddressPort)->option_text("ADDR[:PORT]")
       ->allow_extra_args(false);  // one address per --server: `--server ADDR NAME` works
   cmd->add_option("--resolv-conf", o->resolv_conf, "resolv.conf to read (default /etc/resolv.conf)")->option_text("FILE");
-  cmd->add_option("--hosts", o->hosts, "Hosts file (default /etc/hosts)")->option_text("FILE");
+  cmd->add_option("-p,--port", o->port, "Port of the servers given without one (default 53)")
+      ->check(CLI::Range(1, 65535))->option_text("PORT");
+  cmd->add_flag("-4", o->ipv4_only, "Ask only IPv4 nameservers")->excludes(cmd->add_flag("-6", o->ipv6_only, "Ask only IPv6 nameservers"));
+  o->hosts_option = cmd->add_option("--hosts", o->hosts, "Hosts file (default /etc/hosts; with --server, only when given)")
+                        ->option_text("FILE");
   cmd->add_flag("--no-hosts", o->no_hosts, "Do not use the hosts file");
   cmd->add_flag("--no-search", o->no_search, "Do not apply the search list");
   cmd->add_option("--timeout", o->timeout, "Timeout per try (default from resolv.conf, 5s)")->check(kPositiveDuration);

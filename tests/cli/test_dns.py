@@ -60,8 +60,9 @@ IO_TIMEOUT = 3
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
          "SRV": 33, "OPT": 41, "ANY": 255, "CAA": 257}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
-# `www.example.com.  300  IN  A  192.0.2.1` (CLI.md: dig's answer-section form).
-ANSWER_LINE = re.compile(r"^(\S+)  (\d+)  (\S+)  (\S+)  (.+)$")
+# `www.example.com.  300  IN  A  192.0.2.1` (CLI.md: dig's answer-section
+# form), the fields separated by tabs as dig does (so `cut -f5` works).
+ANSWER_LINE = re.compile(r"^(\S+)\t(\d+)\t(\S+)\t(\S+)\t(.+)$")
 
 
 def evtool(args, timeout=30, input=None):
@@ -1007,6 +1008,70 @@ class ResolveAgainstServe(DnsCase):
         result = self.resolve("-t", "TXT", "q.t.test", port=server.port)
         self.assertExit(result, 0)
         self.assertEqual(answer_lines(result.stdout), expected)
+
+    # -- dig's habits (issue 14, item 2) ----------------------------------------
+
+    def dig_server(self):
+        return self.serve("--record", "www.dig.test 60 A 192.0.2.1", "--record", "dig.test 60 MX 10 mail.dig.test",
+                          "--record", "mail.dig.test 60 A 192.0.2.25")
+
+    def test_dig_forms_match_dig(self):
+        server = self.dig_server()
+        for args, dig_args in (([f"@{LOCAL}", "-p", server.port, "dig.test", "MX"], ["dig.test", "MX"]),
+                               ([f"@{LOCAL}:{server.port}", "mx", "dig.test"], ["dig.test", "MX"]),
+                               (["www.dig.test", "IN", "A", f"@{LOCAL}", "-p", server.port], ["www.dig.test", "A"]),
+                               ([f"@{LOCAL}", "-p", server.port, "-4", "www.dig.test", "A", "+noall", "+answer"],
+                                ["www.dig.test", "A"])):
+            with self.subTest(args=args):
+                result = self.resolve(*args)
+                self.assertExit(result, 0)
+                self.assertEqual(answer_lines(result.stdout), dig(server.port, *dig_args).answer)
+
+    def test_dig_plus_options(self):
+        server = self.dig_server()
+        at = [f"@{LOCAL}", "-p", server.port]
+        result = self.resolve(*at, "dig.test", "MX", "+short")
+        self.assertExit(result, 0)
+        self.assertEqual(result.stdout, "10 mail.dig.test.\n")
+        result = self.resolve(*at, "www.dig.test", "A", "+tcp", "+short", "+time=2", "+tries=1")
+        self.assertExit(result, 0)
+        self.assertEqual(result.stdout, "192.0.2.1\n")
+        self.assertIn(" tcp ", f" {server.drain(quiet=0.5)[-1]} ")
+        result = self.resolve(*at, "www.dig.test", "A", "+noall")  # dig prints nothing either
+        self.assertExit(result, 0)
+        self.assertEqual(result.stdout, "")
+        result = self.resolve(*at, "www.dig.test", "A")
+        self.assertEqual(result.stdout.split("\t")[4], "192.0.2.1\n")  # tab-separated: cut -f5 works
+
+    def test_unknown_dig_words_are_usage_errors(self):
+        server = self.dig_server()
+        for word in ("+bogus", "+time=soon", "@not-an-ip", "@", "CH"):
+            with self.subTest(word=word):
+                result = self.resolve(f"@{LOCAL}", "-p", server.port, "www.dig.test", word)
+                self.assertExit(result, 2)
+                self.assertIn(word if word != "@" else "@SERVER", result.stderr)
+                self.assertEqual(result.stdout, "")
+        self.assertEqual(server.drain(quiet=0.3), [])  # nothing was asked
+
+    def test_no_nameserver_of_the_family(self):
+        result = self.resolve(f"@{LOCAL}", "-6", "www.dig.test")
+        self.assertExit(result, 1)
+        self.assertIn("IPv6", result.stderr)
+
+    def test_a_given_server_is_asked_even_for_hosts_names(self):
+        """Issue 14, item 9: with --server (or @SERVER), localhost and hosts
+        names are asked of that server; the hosts file only with --hosts."""
+        server = self.serve("--record", "localhost 60 A 192.0.2.77")
+        hosts = self.write("hosts", "127.0.0.1 localhost\n")
+        for args in ([f"@{LOCAL}", "-p", server.port], ["--server", f"{LOCAL}:{server.port}"]):
+            with self.subTest(args=args):
+                result = evtool(["dns", "resolve", *map(str, args), "localhost", "A", "+short",
+                                 "--resolv-conf", self.empty])
+                self.assertExit(result, 0)
+                self.assertEqual(result.stdout, "192.0.2.77\n")
+        result = evtool(["dns", "resolve", f"@{LOCAL}", "-p", str(server.port), "localhost", "A", "+short",
+                         "--resolv-conf", self.empty, "--hosts", str(hosts)])
+        self.assertEqual(result.stdout, "127.0.0.1\n")
 
     @unittest.skipUnless(et.have_ipv6(socket.SOCK_DGRAM), "no IPv6 loopback")
     def test_ipv6_server(self):

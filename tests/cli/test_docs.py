@@ -346,6 +346,14 @@ class CompletionChecks:
                     self.assertOffers(list(path) + ["--"], set(command.options) | globals_,
                                       prefix="--")
 
+    def test_short_options_take_their_values(self) -> None:
+        types = {"A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA", "ANY"}
+        for words in (["dns", "resolve", "-t", ""], ["dns", "lookup", "-t", ""], ["dns", "resolve", "--type", ""]):
+            with self.subTest(line=" ".join(words)):
+                self.assertOffers(words, types)
+        # After -f FILE the names and options go on: the file is not a subcommand path.
+        self.assertOffers(["dns", "resolve", "-f", "names.txt", "--ty"], {"--type"})
+
     def test_global_options_and_their_values_are_skipped(self) -> None:
         self.assertOffers(["--backend", "poll", "--require", "ET", "--json", ""],
                           set(INTERFACE.commands))

@@ -116,6 +116,7 @@ class ResolveJob {
 
   void collect(std::size_t i, std::size_t part, std::uint16_t type, const ev::dns::Resolver::Result& r) {
     Outcome& o = outcomes_[i];
+    if (ctx_.out.verbose()) report_source(o.name, type, r);
     std::string status = status_of(r.err);
     if (severity(status) > severity(o.status)) o.status = status;
     if (r.answer.header.tc) o.truncated = true;
@@ -155,6 +156,22 @@ class ResolveJob {
     if (o.truncated) ctx_.out.error("%s: answer truncated (more records than one message holds)", o.name.c_str());
     else if (!o.any_answer_of_type)
       ctx_.out.info("%s: %s", o.name.c_str(), o.status == "NOERROR" ? "no records of that type" : o.status.c_str());
+  }
+
+  // -v: where an answer came from, over what, after how many queries.
+  void report_source(const std::string& name, std::uint16_t type, const ev::dns::Resolver::Result& r) const {
+    std::string type_text = ev::dns::type_name(type);
+    double ms = static_cast<double>(r.elapsed.count()) / 1000.0;
+    if (r.from_hosts) {
+      ctx_.out.debug("%s %s: %s from the hosts file", name.c_str(), type_text.c_str(), status_of(r.err).c_str());
+    } else if (r.server) {
+      ctx_.out.debug("%s %s: %s from %s over %s in %.1f ms (%d %s sent)", name.c_str(), type_text.c_str(),
+                     status_of(r.err).c_str(), r.server->to_string().c_str(), r.over_tcp ? "tcp" : "udp", ms,
+                     r.queries_sent, r.queries_sent == 1 ? "query" : "queries");
+    } else {
+      ctx_.out.debug("%s %s: %s after %.1f ms (%d %s sent, no answer)", name.c_str(), type_text.c_str(),
+                     status_of(r.err).c_str(), ms, r.queries_sent, r.queries_sent == 1 ? "query" : "queries");
+    }
   }
 
   const Context& ctx_;

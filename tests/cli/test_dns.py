@@ -1073,6 +1073,23 @@ class ResolveAgainstServe(DnsCase):
                          "--resolv-conf", self.empty, "--hosts", str(hosts)])
         self.assertEqual(result.stdout, "127.0.0.1\n")
 
+    def test_verbose_says_where_each_answer_came_from(self):
+        """Issue 14, item 9: -v names the server, the transport, the time and
+        the queries sent (failover included)."""
+        server = self.dig_server()
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # bound, never answers
+        silent.bind((LOCAL, 0))
+        self.addCleanup(silent.close)
+        result = evtool(["-v", "dns", "resolve", "www.dig.test", "A", "--timeout", "200ms", "--tries", "1",
+                         "--server", f"{LOCAL}:{silent.getsockname()[1]}", "--server", f"{LOCAL}:{server.port}",
+                         "--resolv-conf", self.empty])
+        self.assertExit(result, 0)
+        self.assertRegex(result.stderr, rf"www\.dig\.test A: NOERROR from 127\.0\.0\.1:{server.port} over udp "
+                                        rf"in [0-9.]+ ms \(2 queries sent\)")
+        result = evtool(["-v", "dns", "resolve", "www.dig.test", "A", "+tcp", f"@{LOCAL}", "-p", str(server.port),
+                         "--resolv-conf", self.empty])
+        self.assertRegex(result.stderr, rf"from 127\.0\.0\.1:{server.port} over tcp in [0-9.]+ ms \(1 query sent\)")
+
     @unittest.skipUnless(et.have_ipv6(socket.SOCK_DGRAM), "no IPv6 loopback")
     def test_ipv6_server(self):
         server = et.Server(["dns", "serve", "--port", "0", "--bind", "::1", "--record", "six.test AAAA 2001:db8::6"],

@@ -20,9 +20,11 @@
 // kErrShutdown.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +72,14 @@ class Resolver {
     std::string name;  // the name that was answered (after the search list)
     Message answer;    // the whole answer, when one came
     bool from_hosts = false;
+    // Where the answer came from, for a verbose report: the server that
+    // sent it (none from the hosts file or on a failure without one),
+    // whether over TCP, how many queries were sent for this request
+    // (every server, try and search-list name) and how long it took.
+    std::optional<SocketAddress> server;
+    bool over_tcp = false;
+    int queries_sent = 0;
+    std::chrono::microseconds elapsed{0};
   };
   using QueryCallback = std::function<void(const Result& result)>;
   using AddrCallback = std::function<void(int err, const std::vector<SocketAddress>& addrs)>;

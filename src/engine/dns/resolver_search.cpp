@@ -154,6 +154,8 @@ void ResolverCore::on_answer(Transaction& t, Message&& msg) {
   Request* req = t.req;
   Result r;
   r.name = req->names[req->next_name - 1];
+  r.server = servers_[t.server]->addr;
+  r.over_tcp = t.over_tcp;
   int rcode = msg.header.rcode;
   r.answer = std::move(msg);
   if (rcode == kNoError && has_type(r.answer, req->type)) return finish_transaction(t, std::move(r));
@@ -185,6 +187,8 @@ void ResolverCore::finish(Request* req, Result&& result) {
   req->finished = true;
   req->skew.del();
   if (req->parent) std::erase(req->parent->children, req);
+  result.queries_sent = req->queries_sent;
+  result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - req->started);
   if (!req->cancelled && req->cb) req->cb(result);
   auto it = std::find_if(requests_.begin(), requests_.end(), [req](const auto& p) { return p.get() == req; });
   if (it != requests_.end()) {

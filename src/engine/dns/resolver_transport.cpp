@@ -134,6 +134,7 @@ void ResolverCore::send_attempt(Transaction& t) {
   t.fd = -1;
   t.tcp.reset();
   t.timer.add(conf_.timeout);
+  ++t.req->queries_sent;
   if (t.over_tcp || (t.req->flags & Resolver::kUseTcp)) return send_tcp(t);
   t.fd = open_udp(servers_[t.server]->addr, conf_.bind_to);
   std::vector<std::uint8_t> wire = make_query(t.qname, t.req->type, t.id);
@@ -202,6 +203,7 @@ void ResolverCore::on_udp_readable(Transaction& t) {
     if (parse_message({buf, static_cast<std::size_t>(n)}, answer).status != ParseStatus::Ok) continue;
     if (!is_answer(t, answer)) continue;
     if (answer.header.tc) {
+      ++t.req->queries_sent;
       send_tcp(t);  // the same server, the whole answer
       return;
     }

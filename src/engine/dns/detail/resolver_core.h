@@ -14,6 +14,7 @@
 //                             getaddrinfo(3): A and AAAA together.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -80,6 +81,8 @@ class Resolver::Request {
   std::vector<Request*> children;  // getaddrinfo: its A and AAAA queries not yet finished
   Request* parent = nullptr;        // getaddrinfo's, for its A and AAAA queries
   Event skew;                       // getaddrinfo: the other family's grace period
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  int queries_sent = 0;
 };
 
 }  // namespace ev::dns

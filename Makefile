@@ -14,7 +14,7 @@ PACKAGES := g++ cmake make pkg-config ccache python3 \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test asan bench fuzz clean
+.PHONY: all deps build run test asan bench soak fuzz clean
 
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 30
@@ -79,6 +79,14 @@ bench: build
 	fi
 	cmake --build $(BUILD) -j$(JOBS) --target bench
 	$(BUILD)/tests/bench/run_benchmarks.sh $(BUILD)
+
+# Each server under 200,000 short connections (and keep-alive HTTP requests,
+# UDP queries): no failed request, descriptors and memory back to their
+# baseline afterwards (tests/bench/README.md, "soak"). SOAK_* variables
+# from the environment size it.
+soak: build
+	cmake --build $(BUILD) -j$(JOBS) --target soak
+	$(BUILD)/tests/bench/run_soak.sh $(BUILD)
 
 # Each libFuzzer target for FUZZ_SECONDS, from its seed corpus (clang).
 fuzz: deps

@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the variables set here are the scripts'
 # What the server benchmarks share (run_echo_bench.sh, run_http_bench.sh,
-# run_https_bench.sh source it from their own directory, in the source tree
-# or the build tree's copy): pinning, the temporary directory and cleanup,
-# stopping processes, CPU accounting, medians and number formats, and for
+# run_https_bench.sh and run_soak.sh source it from their own directory, in
+# the source tree or the build tree's copy): pinning, the temporary
+# directory and cleanup, stopping processes, CPU, memory and descriptor
+# accounting, medians and number formats, and for
 # the HTTP ones nginx, starting and checking servers, wrk runs and the
 # goals table.
 
@@ -78,12 +79,20 @@ cpu_ticks() {
   echo "$total"
 }
 loadavg() { cut -d' ' -f1 /proc/loadavg 2>/dev/null; }
+# A process's resident memory (all of it, and its private part) in KiB,
+# and how many descriptors it holds.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+anon_kib() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # ---- numbers ---------------------------------------------------------------
+json_field() {  # json_field LINE KEY -> value (numbers and plain strings only)
+  printf '%s\n' "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
+}
 # median VALUES... -> the median of the numeric ones, or "fail" / "—".
 median() {
   local nums

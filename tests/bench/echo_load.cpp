@@ -36,6 +36,8 @@
 #include <string>
 #include <vector>
 
+#include "load_common.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -64,69 +66,33 @@ struct Options {
   int port = 0;
 };
 
-[[noreturn]] void fail(const std::string& why) {
-  std::fprintf(stderr, "echo_load: %s\n", why.c_str());
-  std::exit(1);
-}
-
-[[noreturn]] void fail_errno(const char* call, int err = errno) { fail(std::string(call) + ": " + std::strerror(err)); }
-
-[[noreturn]] void usage(const char* argv0, const std::string& why) {
-  std::fprintf(stderr,
-               "echo_load: %s\nusage: %s --mode pingpong|bulk|idle --port P [--host 127.0.0.1] [--conns C]\n"
-               "       [--seconds D] [--size BYTES] [--block BYTES] [--window BYTES] [--hold S] [--ping]\n",
-               why.c_str(), argv0);
-  std::exit(2);
-}
-
-double parse_number(int argc, char** argv, int& i, double lo, double hi) {
-  if (i + 1 >= argc) usage(argv[0], std::string("missing value for ") + argv[i]);
-  char* end = nullptr;
-  double v = std::strtod(argv[++i], &end);
-  if (*end != '\0' || !(v >= lo && v <= hi)) usage(argv[0], std::string("bad value for ") + argv[i - 1]);
-  return v;
-}
+using load::fail;
+using load::fail_errno;
+using load::usage_error;
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--mode" && i + 1 < argc) o.mode_name = argv[++i];
-    else if (a == "--conns") o.conns = static_cast<int>(parse_number(argc, argv, i, 1, kMaxConns));
-    else if (a == "--seconds") o.seconds = parse_number(argc, argv, i, 0.1, 600);
-    else if (a == "--size") o.size = static_cast<std::size_t>(parse_number(argc, argv, i, 1, 1 << 20));
-    else if (a == "--block") o.block = static_cast<std::size_t>(parse_number(argc, argv, i, 1, 1 << 20));
-    else if (a == "--window") o.window = static_cast<std::size_t>(parse_number(argc, argv, i, 1, 1 << 28));
-    else if (a == "--hold") o.hold = parse_number(argc, argv, i, 0, 600);
-    else if (a == "--ping") o.ping = true;
-    else if (a == "--host" && i + 1 < argc) o.host = argv[++i];
-    else if (a == "--port") o.port = static_cast<int>(parse_number(argc, argv, i, 1, 65535));
-    else usage(argv[0], "unknown option " + a);
+  load::Args args(argc, argv);
+  while (args.next()) {
+    if (args.is("--mode")) o.mode_name = args.text();
+    else if (args.is("--conns")) o.conns = static_cast<int>(args.number(1, kMaxConns));
+    else if (args.is("--seconds")) o.seconds = args.number(0.1, 600);
+    else if (args.is("--size")) o.size = static_cast<std::size_t>(args.number(1, 1 << 20));
+    else if (args.is("--block")) o.block = static_cast<std::size_t>(args.number(1, 1 << 20));
+    else if (args.is("--window")) o.window = static_cast<std::size_t>(args.number(1, 1 << 28));
+    else if (args.is("--hold")) o.hold = args.number(0, 600);
+    else if (args.is("--ping")) o.ping = true;
+    else if (args.is("--host")) o.host = args.text();
+    else if (args.is("--port")) o.port = static_cast<int>(args.number(1, 65535));
+    else args.unknown();
   }
   if (o.mode_name == "pingpong") o.mode = Mode::Pingpong;
   else if (o.mode_name == "bulk") o.mode = Mode::Bulk;
   else if (o.mode_name == "idle") o.mode = Mode::Idle;
-  else usage(argv[0], "--mode must be pingpong, bulk or idle");
-  if (o.port == 0) usage(argv[0], "--port is required");
+  else usage_error("--mode must be pingpong, bulk or idle");
+  if (o.port == 0) usage_error("--port is required");
   if (o.window == 0) o.window = 16 * o.block;
   return o;
-}
-
-// Loopback only: this client is a load generator.
-sockaddr_in loopback_address(const Options& o, const char* argv0) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(o.port));
-  if (inet_pton(AF_INET, o.host.c_str(), &sa.sin_addr) != 1) usage(argv0, "--host must be an IPv4 address");
-  if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127) usage(argv0, "--host must be a loopback address (127.0.0.0/8)");
-  return sa;
-}
-
-void raise_fd_limit() {
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -345,9 +311,12 @@ std::uint64_t LoadClient::echoed_bytes() const {
 }  // namespace
 
 int main(int argc, char** argv) {
+  load::program = {"echo_load",
+                   "--mode pingpong|bulk|idle --port P [--host 127.0.0.1] [--conns C]\n"
+                   "       [--seconds D] [--size BYTES] [--block BYTES] [--window BYTES] [--hold S] [--ping]"};
   Options o = parse_options(argc, argv);
-  sockaddr_in addr = loopback_address(o, argv[0]);
-  raise_fd_limit();
+  sockaddr_in addr = load::loopback_address(o.host, o.port);
+  load::raise_fd_limit();
   LoadClient client(o, addr);
   Clock::time_point t0 = Clock::now();
   client.connect_all();

@@ -85,14 +85,6 @@ start_server() {
   return 1
 }
 
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-anon_kib() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
-
-json_field() {  # json_field LINE KEY -> value (numbers and plain strings only)
-  printf '%s\n' "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
-}
-
 # run_timed ARGS: one pingpong / bulk run against SERVER_PORT; prints its
 # JSON with the server's CPU time during the run added.
 run_timed() {

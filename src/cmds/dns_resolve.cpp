@@ -50,6 +50,7 @@ struct Outcome {
   std::vector<std::vector<ev::dns::ResourceRecord>> parts;
   bool any_answer_of_type = false;
   bool truncated = false;  // an answer marked TC even over TCP: records are missing
+  bool refused = false;    // every server refused the connection: nothing listens there
   int pending = 0;
   bool done = false;
 };
@@ -120,6 +121,7 @@ class ResolveJob {
     std::string status = status_of(r.err);
     if (severity(status) > severity(o.status)) o.status = status;
     if (r.answer.header.tc) o.truncated = true;
+    if (r.refused) o.refused = true;
     for (const auto& rr : r.answer.answers) {
       if (rr.type == type || type == ev::dns::kTypeANY) o.any_answer_of_type = true;
       o.parts[part].push_back(rr);
@@ -154,6 +156,8 @@ class ResolveJob {
       }
     }
     if (o.truncated) ctx_.out.error("%s: answer truncated (more records than one message holds)", o.name.c_str());
+    else if (o.refused && !o.any_answer_of_type)
+      ctx_.out.error("%s: connection refused (no DNS server listens at the address asked)", o.name.c_str());
     else if (!o.any_answer_of_type)
       ctx_.out.info("%s: %s", o.name.c_str(), o.status == "NOERROR" ? "no records of that type" : o.status.c_str());
   }

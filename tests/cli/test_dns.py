@@ -1560,6 +1560,7 @@ class ServeHardening(DnsCase):
         result = self.resolve("-t", "A", "--timeout", "5s", "--tries", "2", "x.test", port=closed_port)
         self.assertExit(result, 1)
         self.assertLess(time.monotonic() - start, 2.5)
+        self.assertIn("connection refused", result.stderr)  # as dig says it
 
     def test_pipelining_client_does_not_hold_up_udp(self):
         server = self.serve("--zone", self.big_zone())

@@ -78,6 +78,7 @@ class Resolver {
     // (every server, try and search-list name) and how long it took.
     std::optional<SocketAddress> server;
     bool over_tcp = false;
+    bool refused = false;  // no answer because every server refused (ICMP port unreachable, TCP RST)
     int queries_sent = 0;
     std::chrono::microseconds elapsed{0};
   };

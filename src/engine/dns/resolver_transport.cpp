@@ -217,7 +217,8 @@ void ResolverCore::on_timeout(Transaction& t) {
   if (++t.attempt < total) return send_attempt(t);
   Result r;
   // A server that refused (or closed on us) is a failure, not a wait.
-  r.err = t.unreachable && !t.timed_out ? kErrUnknown : kErrTimeout;
+  r.refused = t.unreachable && !t.timed_out;
+  r.err = r.refused ? kErrUnknown : kErrTimeout;
   finish_transaction(t, std::move(r));
 }
 

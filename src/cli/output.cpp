@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <ctime>
 
 namespace evtool {
 
@@ -60,5 +61,18 @@ void Output::error(const char* fmt, ...) const {
 }
 
 double round_ms(double seconds) { return std::round(seconds * 1000.0) / 1000.0; }
+
+std::string rfc3339_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  std::tm tm{};
+  localtime_r(&now.tv_sec, &tm);
+  char date[32], offset[8];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::strftime(offset, sizeof offset, "%z", &tm);  // "+0100": RFC 3339 wants "+01:00"
+  char out[64];
+  std::snprintf(out, sizeof out, "%s.%03ld%.3s:%.2s", date, now.tv_nsec / 1000000, offset, offset + 3);
+  return out;
+}
 
 }  // namespace evtool

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 namespace evtool {
@@ -37,5 +38,9 @@ class Output {
 
 // Seconds rounded to milliseconds, for JSON numbers (1.5, not 1.50000012).
 double round_ms(double seconds);
+
+// The time now in RFC 3339 form, local time with milliseconds and the
+// offset: "2026-12-07T20:45:01.123+01:00" (for logs and JSON events).
+std::string rfc3339_now();
 
 }  // namespace evtool

@@ -92,6 +92,9 @@ class DnsServer final : public ConnectionHandler {
         ctx_.out.error("--forward: %s", why.c_str());
         return false;
       }
+      forwarder_->set_answer_cb([this](ev::dns::ServerRequest& req) {
+        log_query(req, ev::dns::rcode_name(req.reply().header.rcode), true);
+      });
     }
     // Before the listening lines are out: a script may send SIGHUP as soon
     // as it reads them.
@@ -132,8 +135,7 @@ class DnsServer final : public ConnectionHandler {
   void handle(std::unique_ptr<ev::dns::ServerRequest> req) {
     const ev::dns::Question& q = req->query().questions.front();
     if (db_->answer(q, req->reply()) == ev::dns::ZoneDb::Outcome::NotOurs) {
-      if (forwarder_) {
-        log_query(*req, "FORWARD");
+      if (forwarder_) {  // logged when the upstream's answer comes (answer_cb)
         forwarder_->forward(std::move(req));
         return;
       }
@@ -144,9 +146,10 @@ class DnsServer final : public ConnectionHandler {
     req->respond();
   }
 
-  void log_query(ev::dns::ServerRequest& req, const std::string& outcome) {
+  void log_query(ev::dns::ServerRequest& req, const std::string& outcome, bool forwarded = false) {
     if (ctx_.out.quiet()) return;
-    write_log(req.peer(), req.over_tcp(), req.query().questions.front(), outcome, req.reply().answers.size());
+    write_log(req.peer(), req.over_tcp(), req.query().questions.front(), outcome, req.reply().answers.size(),
+              forwarded);
   }
 
   void log_hit(const ev::SocketAddress& peer, std::span<const std::uint8_t> query, std::span<const std::uint8_t> answer) {
@@ -157,16 +160,19 @@ class DnsServer final : public ConnectionHandler {
     write_log(peer, false, q.questions.front(), ev::dns::rcode_name(answer[3] & 0x0f), answers);
   }
 
+  // "TIME PEER PROTO NAME. TYPE RCODE ANSWERS [forwarded]", or NDJSON.
   void write_log(const ev::SocketAddress& from, bool tcp, const ev::dns::Question& q, const std::string& outcome,
-                 std::size_t answers) {
+                 std::size_t answers, bool forwarded = false) {
     std::string peer = from.to_string();
     const char* proto = tcp ? "tcp" : "udp";
     if (ctx_.out.json()) {
-      ctx_.out.json_line({{"event", "query"}, {"peer", peer}, {"proto", proto}, {"name", q.name},
-                          {"type", ev::dns::type_name(q.type)}, {"rcode", outcome}, {"answers", answers}});
+      Json event = {{"event", "query"}, {"time", rfc3339_now()}, {"peer", peer}, {"proto", proto}, {"name", q.name},
+                    {"type", ev::dns::type_name(q.type)}, {"rcode", outcome}, {"answers", answers}};
+      if (forwarded) event["forwarded"] = true;
+      ctx_.out.json_line(event);
     } else {
-      ctx_.out.line(peer + " " + proto + " " + q.name + ". " + ev::dns::type_name(q.type) + " " + outcome + " " +
-                    std::to_string(answers));
+      ctx_.out.line(rfc3339_now() + " " + peer + " " + proto + " " + q.name + ". " + ev::dns::type_name(q.type) + " " +
+                    outcome + " " + std::to_string(answers) + (forwarded ? " forwarded" : ""));
     }
   }
 

@@ -30,6 +30,7 @@ dnsmasq and shared servers, the class) ends.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import random
@@ -1624,6 +1625,19 @@ class ServeOptions(DnsCase):
         self.assertEqual(server.stop(signal.SIGTERM), 0)
         self.assertEqual(server.drain(), [])
 
+    def test_query_log_lines_start_with_an_rfc3339_time(self):
+        server = self.serve("--record", "t.test A 192.0.2.1")
+        dig(server.port, "t.test", "A")
+        line = server.drain(quiet=0.5)[-1]
+        stamp = line.split()[0]
+        self.assertRegex(stamp, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}([+-]\d\d:\d\d|Z)$", line)
+        when = datetime.datetime.fromisoformat(stamp)
+        self.assertLess(abs(when.timestamp() - time.time()), 60)
+        server = self.serve("--json", "--record", "t.test A 192.0.2.1")
+        dig(server.port, "t.test", "A")
+        event = json.loads(server.drain(quiet=0.5)[-1])
+        self.assertLess(abs(datetime.datetime.fromisoformat(event["time"]).timestamp() - time.time()), 60)
+
     def test_json_listening_and_query_log(self):
         server = self.serve("--json", "--record", "j.test A 192.0.2.1")
         self.assertEqual(server.sockets, [("udp", LOCAL, server.port), ("tcp", LOCAL, server.port)])
@@ -1792,6 +1806,22 @@ class ServeForward(DnsCase):
         result = self.resolve("--short", "www.example.test", port=server.port)
         self.assertExit(result, 0)
         self.assertEqual(result.stdout, "192.0.2.1\n2001:db8::1\n")
+
+    def test_forwarded_queries_log_the_upstream_answer(self):
+        """Issue 14, item 16: a relayed query is logged with the upstream's
+        RCODE and answer count (not FORWARD), marked as forwarded."""
+        server = self.serve("--forward", f"{LOCAL}:{self.upstream.port}")
+        server.drain(quiet=0.2)
+        dig(server.port, "www.example.test", "A")
+        dig(server.port, "nope.example.test", "A")
+        lines = server.drain(quiet=0.5)
+        self.assertEqual(len(lines), 2, lines)
+        self.assertEqual(lines[0].split()[-3:], ["NOERROR", "1", "forwarded"])
+        self.assertEqual(lines[1].split()[-3:], ["NXDOMAIN", "0", "forwarded"])
+        server = self.serve("--json", "--forward", f"{LOCAL}:{self.upstream.port}")
+        dig(server.port, "www.example.test", "A")
+        event = json.loads(server.drain(quiet=0.5)[-1])
+        self.assertEqual((event["rcode"], event["answers"], event["forwarded"]), ("NOERROR", 1, True))
 
     def test_large_upstream_answer_is_fetched_over_tcp(self):
         # The upstream truncates UDP answers at 512 bytes; the record is ~800.

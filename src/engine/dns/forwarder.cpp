@@ -118,6 +118,7 @@ void Forwarder::relay(std::uint16_t id, Message&& answer) {
   reply.answers = std::move(answer.answers);
   reply.authority = std::move(answer.authority);
   reply.additional = std::move(answer.additional);
+  if (answer_cb_) answer_cb_(*p->req);
   p->req->respond();
 }
 
@@ -125,6 +126,7 @@ void Forwarder::fail(std::uint16_t id) {
   auto p = take(id);
   if (!p) return;
   p->req->set_rcode(kServFail);
+  if (answer_cb_) answer_cb_(*p->req);
   p->req->respond();
 }
 

@@ -5,6 +5,7 @@
 // within the timeout: SERVFAIL.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 
@@ -26,6 +27,10 @@ class Forwarder {
 
   // Takes the request; it is answered later (upstream's answer or SERVFAIL).
   void forward(std::unique_ptr<ServerRequest> req);
+  // Called with each forwarded request just before it is answered, its
+  // reply filled in (the upstream's answer, or SERVFAIL): for a query log.
+  using AnswerCallback = std::function<void(ServerRequest& req)>;
+  void set_answer_cb(AnswerCallback cb) { answer_cb_ = std::move(cb); }
   std::size_t pending() const { return pending_.size(); }
 
  private:
@@ -53,6 +58,7 @@ class Forwarder {
   int fd_ = -1;
   Event read_ev_;
   std::unordered_map<std::uint16_t, std::unique_ptr<Pending>> pending_;
+  AnswerCallback answer_cb_;
 };
 
 }  // namespace ev::dns

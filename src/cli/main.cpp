@@ -7,6 +7,7 @@
 
 #include "cli/context.h"
 #include "cli/dump_cli.h"
+#include "cli/usage.h"
 #include "cmds/commands.h"
 #include "engine/core/log.h"
 #include "engine/tls/context.h"
@@ -73,12 +74,14 @@ int main(int argc, char** argv) {
   app.add_flag("--dump-cli", dump, "Describe the interface as JSON")->group("");
   app.set_version_flag("--version", version_text(), "Print version, default backend and OpenSSL version");
   add_global_options(app, ctx.options);
+  evtool::configure_help(app);
 
   evtool::add_backends_command(app, ctx);
   evtool::add_timer_command(app, ctx);
   evtool::add_tcp_command(app, ctx);
   evtool::add_http_command(app, ctx);
   evtool::add_dns_command(app, ctx);
+  evtool::add_help_footer(app);
 
   try {
     app.parse(argc, argv);
@@ -90,8 +93,7 @@ int main(int argc, char** argv) {
     std::fputs(version_text().c_str(), stdout);
     return evtool::kExitOk;
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "evtool: error: %s\nRun 'evtool --help' for usage.\n", e.what());
-    return evtool::kExitUsage;
+    return evtool::report_usage_error(app, e);
   }
   ctx.out.configure(ctx.options.json, ctx.options.quiet, ctx.options.verbose);
   if (dump) {

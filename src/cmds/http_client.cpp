@@ -20,7 +20,7 @@
 #include "engine/dns/resolver.h"
 #include "engine/http/client.h"
 #include "engine/http/multipart.h"
-#include "engine/util/base64.h"
+#include "engine/util/ascii.h"
 #include "engine/util/units.h"
 
 namespace evtool {
@@ -172,25 +172,6 @@ std::string head_text(const http::ResponseHead& head) {
 std::string display_url(http::Uri url) {
   url.userinfo.clear();  // never print a password
   return url.to_string();
-}
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-    if (n > 3 || s.size() - i <= n) return false;  // not a lead byte, or cut short
-    std::uint32_t cp = n == 0 ? c : c & (0x3F >> n);
-    for (std::size_t k = 1; k <= n; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 2) return false;
-      cp = cp << 6 | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates, beyond U+10FFFF.
-    static const std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return false;
-    i += n + 1;
-  }
-  return true;
 }
 
 // Microsecond precision: on loopback a connect takes well under a
@@ -357,8 +338,7 @@ void Transfer::print_json() const {
                         {"ttfb", seconds(t.ttfb)},
                         {"total", seconds(t.total)}}}};
   if (collect_ && result_.error == http::ClientError::kOk) {
-    if (valid_utf8(collected_)) doc["body"] = collected_;
-    else doc["body_base64"] = ev::base64_encode(collected_);
+    put_text(doc, "body", collected_);
   }
   if (result_.error != http::ClientError::kOk) {
     doc["error"] = http::client_error_name(result_.error);

@@ -317,11 +317,19 @@ class Transfer {
 };
 
 void Transfer::print_json() const {
+  // A repeated field joins with ", " (RFC 9110 5.3), except Set-Cookie,
+  // whose values may hold commas: an array of strings, as Node's http does.
   Json headers = Json::object();
   for (const auto& [name, value] : head_.headers) {
     auto it = headers.find(name);
-    if (it == headers.end()) headers[name] = value;
-    else *it = it->get<std::string>() + ", " + value;
+    if (ev::ascii_iequals(name, "Set-Cookie")) {
+      if (it == headers.end()) headers[name] = Json::array({value});
+      else it->push_back(value);
+    } else if (it == headers.end()) {
+      headers[name] = value;
+    } else {
+      *it = it->get<std::string>() + ", " + value;
+    }
   }
   const http::Timings& t = result_.time;
   Json doc = {{"url", display_url(result_.url)},

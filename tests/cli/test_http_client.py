@@ -147,6 +147,12 @@ class Handler(BaseHTTPRequestHandler):
             for i in range(n):
                 head += b"Set-Cookie: c%d=%s\r\n" % (i, b"v" * size)
             self.raw(head + b"\r\nok\n")
+        elif path == "/repeated":
+            self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n"
+                     b"Set-Cookie: a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT\r\n"
+                     b"X-Multi: one\r\nSet-Cookie: b=2; Path=/\r\nX-Multi: two\r\n\r\nok\n")
+        elif path == "/one-cookie":
+            self.reply(200, b"ok\n", {"Set-Cookie": "only=1"})
         elif path == "/close":
             data = payload(int(query.get("n", "300000")))
             self.raw(b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + data)
@@ -497,6 +503,16 @@ class HttpClientTest(unittest.TestCase):
         self.assertEqual(set(doc), JSON_KEYS)
         self.assertEqual(doc["size"], 5000)
         self.assertEqual(target.read_bytes(), payload(5000))
+
+    def test_json_set_cookie_is_an_array(self) -> None:
+        # Set-Cookie values hold commas (Expires), so they cannot be joined:
+        # an array of strings, as Node's http gives; other fields join with ", ".
+        doc = json.loads(self.evtool(["--json", "http", "get", self.url("/repeated")]).stdout)
+        self.assertEqual(doc["headers"]["Set-Cookie"],
+                         ["a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT", "b=2; Path=/"])
+        self.assertEqual(doc["headers"]["X-Multi"], "one, two")
+        doc = json.loads(self.evtool(["--json", "http", "get", self.url("/one-cookie")]).stdout)
+        self.assertEqual(doc["headers"]["Set-Cookie"], ["only=1"])
 
     def test_json_redirect_url_is_the_final_one(self) -> None:
         url = self.url("/chain/2").replace("http://", "http://u:secret@")

@@ -278,8 +278,11 @@ class Transfer {
     if (complete_ && sink_.idle()) finish();
   }
 
+  // A reader that went away (`| head`) is no news to the user: exit 1
+  // (an I/O error, CLI.md) without a message, as a shell command would.
   void write_failed(int err) {
-    ctx_.out.error("writing to %s: %s", sink_.name().c_str(), std::strerror(err));
+    if (err == EPIPE) ctx_.out.debug("writing to %s: %s", sink_.name().c_str(), std::strerror(err));
+    else ctx_.out.error("writing to %s: %s", sink_.name().c_str(), std::strerror(err));
     stop_with(kExitFailure);
   }
 

@@ -182,7 +182,11 @@ void FileServer::serve_directory(http::Request& req, const std::string& relative
   const std::string& path = req.uri().path;
   if (path.empty() || path.back() != '/') {
     ::close(dirfd);
-    std::string location = path + "/";
+    // Repeated slashes were merged to find the directory; a Location that
+    // starts with "//" would name another host.
+    std::string_view merged = path;
+    while (merged.starts_with("//")) merged.remove_prefix(1);
+    std::string location = std::string(merged) + "/";
     if (req.uri().has_query) location += "?" + req.uri().query;
     req.reply_headers().set("Location", location);
     return req.send_reply(301, "Moved Permanently\n");

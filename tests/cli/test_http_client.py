@@ -346,6 +346,24 @@ class HttpClientTest(unittest.TestCase):
         self.assertIn("404", result.stderr)
         self.evtool(["http", "get", "-f", self.url("/text")], expect=0)
 
+    def test_closed_stdout_pipe_is_quiet(self) -> None:
+        # `evtool http get URL | head`: the reader leaves early. No "Broken
+        # pipe" on stderr; exit 1 (an I/O error in CLI.md's table; curl: 23).
+        for args in (["http", "get", self.url("/bytes?n=5000000")],
+                     ["http", "get", "-i", self.url("/bytes?n=5000000")]):
+            with self.subTest(args=args):
+                evtool = subprocess.Popen([et.EVTOOL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          env=et.environment(CLEAN_ENV))
+                head = subprocess.run(["head", "-c", "10"], stdin=evtool.stdout, capture_output=True, timeout=30)
+                evtool.stdout.close()
+                try:
+                    _, stderr = evtool.communicate(timeout=30)
+                finally:
+                    evtool.kill()
+                self.assertEqual(len(head.stdout), 10)
+                self.assertEqual(stderr.decode(), "")
+                self.assertEqual(evtool.returncode, 1)
+
     # -- request bodies and headers ----------------------------------------------
 
     def test_data_string(self) -> None:

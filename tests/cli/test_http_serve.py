@@ -578,6 +578,28 @@ class Files(HttpCase):
         result = self.curl(self.url(server.port, "/hello.txt"))
         self.assertEqual((result.returncode, result.status, result.body), (0, 200, HELLO), result.stderr)
 
+    def test_repeated_slashes_are_merged(self):
+        # As nginx (merge_slashes) and python's http.server do.
+        server = self.serve()
+        for target in ("//hello.txt", "///hello.txt", "/sub//plain.txt",
+                       "//withindex//"):
+            with self.subTest(target=target):
+                response = self.fetch(server.port, target)
+                self.assertStatus(response, 200)
+        self.assertEqual(self.fetch(server.port, "//hello.txt").body, HELLO)
+        # A directory's redirect never starts with "//" (another host).
+        response = self.fetch(server.port, "//withindex")
+        self.assertStatus(response, 301)
+        self.assertEqual(response.header("location"), "/withindex/")
+
+    def test_repeated_slashes_as_nginx(self):
+        nginx = Nginx(self, self.root)
+        server = self.serve()
+        for target in ("//hello.txt", "///range.bin", "/sub//sized.dat"):
+            with self.subTest(target=target):
+                ours, theirs = self.fetch(server.port, target), self.fetch(nginx.port, target)
+                self.assertEqual((ours.status, ours.body), (theirs.status, theirs.body))
+
     def test_missing_file_is_404(self):
         server = self.serve()
         self.assertStatus(self.fetch(server.port, "/no-such-file.txt"), 404)

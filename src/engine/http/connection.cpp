@@ -113,7 +113,9 @@ void Connection::on_header_timeout(int, short, void* self) {
 bool Connection::begin_request() {
   any_request_ = true;
   const RequestHead& head = req_.head_;
-  auto uri = head.target == "*" ? std::optional<Uri>(Uri{}) : Uri::parse(head.target);
+  std::optional<Uri> uri = head.target == "*"          ? std::optional<Uri>(Uri{})
+                          : head.target.starts_with('/') ? Uri::parse_origin_form(head.target)
+                                                         : Uri::parse(head.target);
   if (!uri || (head.target.front() != '/' && head.target != "*" && uri->scheme.empty())) {
     fail(400, "invalid request target");
     return false;

@@ -1570,6 +1570,23 @@ class AccessLog(HttpCase):
         line = server.readline(5)
         self.assertIn('"GET /x\\x22y\\x5Cz HTTP/1.1" 404', line)
 
+    def test_413_after_expect_100_continue_logs_the_request_line(self):
+        # nginx logs the request line it read; only a head that could not
+        # be parsed is "-".
+        server = self.serve("--echo", "/echo", "--max-body", "1k")
+        conn = self.connect(server.port)
+        conn.send(build_request("POST", "/echo?big=1", {"Content-Length": "5000", "Expect": "100-continue"}))
+        self.assertStatus(conn.read_response(timeout=5), 413)
+        conn.close()
+        match = self.clf(server.readline(5))
+        self.assertEqual((match["request"], match["status"]), ("POST /echo?big=1 HTTP/1.1", "413"))
+        # A malformed head still logs "-".
+        conn = self.connect(server.port)
+        conn.send(b"NOT A REQUEST\r\n\r\n")
+        self.assertStatus(conn.read_response(), 400)
+        conn.close()
+        self.assertEqual(self.clf(server.readline(5))["request"], "-")
+
     def test_one_line_per_request(self):
         server = self.serve()
         conn = self.connect(server.port)

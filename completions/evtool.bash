@@ -35,7 +35,7 @@ _evtool_options() {
         http)        echo '-h --help' ;;
         'http get')  echo '-H= --header= -o= --output= -i --include -I --head -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -h --help' ;;
         'http serve') echo '-p= --port= --bind= --drain-timeout= --threads= --max-conns= --timeout= --min-rate= --max-header= --max-body= --no-listing --index= --echo= --tls --cert= --key= -h --help' ;;
-        'http post') echo '-H= --header= -o= --output= -i --include -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -d= --data= -F= --form= --content-type= -h --help' ;;
+        'http post') echo '-H= --header= -o= --output= -i --include -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -d= --data= --data-binary= -F= --form= --content-type= -h --help' ;;
         dns)         echo '-h --help' ;;
         'dns resolve') echo '-t= --type= -x --reverse --server= -p= --port= -4 -6 --resolv-conf= --hosts= --no-hosts --no-search --timeout= --tries= --tcp --short -f= --file= --max-inflight= -h --help' ;;
         'dns serve') echo '-p= --port= --bind= --drain-timeout= --zone= --record= --hosts= --ttl= --forward= -h --help' ;;

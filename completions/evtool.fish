@@ -83,7 +83,7 @@ function __evtool_value_options
                 echo $option
             end
             if test "$argv[1]" = 'http post'
-                for option in -d --data -F --form --content-type
+                for option in -d --data --data-binary -F --form --content-type
                     echo $option
                 end
             end
@@ -227,7 +227,8 @@ for path in 'http get' 'http post'
     complete -c evtool -n "__evtool_at '$path'" -l cacert -r -F -d 'https: trust the CA certificates in this file'
 end
 complete -c evtool -n "__evtool_at 'http get'" -s I -l head -d 'Send HEAD and write only the response head'
-complete -c evtool -n "__evtool_at 'http post'" -s d -l data -x -d 'Body (@FILE a file, @- stdin)'
+complete -c evtool -n "__evtool_at 'http post'" -s d -l data -x -d 'Body (@FILE a file, @- stdin; line ends dropped)'
+complete -c evtool -n "__evtool_at 'http post'" -l data-binary -x -d 'Body (@FILE a file, @- stdin; byte for byte)'
 complete -c evtool -n "__evtool_at 'http post'" -s F -l form -x -d 'Multipart field name=value or name=@FILE'
 complete -c evtool -n "__evtool_at 'http post'" -l content-type -x -d 'Content-Type of the body'
 

@@ -2,8 +2,11 @@
 
 #include <cmath>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
+
+#include "engine/util/base64.h"
 
 namespace evtool {
 
@@ -58,6 +61,30 @@ void Output::error(const char* fmt, ...) const {
   va_start(ap, fmt);
   vprint("evtool: error: ", fmt, ap);
   va_end(ap);
+}
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+    if (n > 3 || s.size() - i <= n) return false;  // not a lead byte, or cut short
+    std::uint32_t cp = n == 0 ? c : c & (0x3F >> n);
+    for (std::size_t k = 1; k <= n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 2) return false;
+      cp = cp << 6 | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates, beyond U+10FFFF.
+    static const std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+void put_text(Json& doc, const std::string& key, std::string_view data) {
+  if (valid_utf8(data)) doc[key] = data;
+  else doc[key + "_base64"] = ev::base64_encode(data);
 }
 
 double round_ms(double seconds) { return std::round(seconds * 1000.0) / 1000.0; }

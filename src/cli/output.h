@@ -36,6 +36,13 @@ class Output {
   bool verbose_ = false;
 };
 
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates, or
+// code points beyond U+10FFFF).
+bool valid_utf8(std::string_view s);
+// doc[key] = data when it is UTF-8 text, else doc[key + "_base64"] = its
+// Base64, so that JSON output never alters bytes (`body`/`body_base64`).
+void put_text(Json& doc, const std::string& key, std::string_view data);
+
 // Seconds rounded to milliseconds, for JSON numbers (1.5, not 1.50000012).
 double round_ms(double seconds);
 

@@ -2,6 +2,7 @@
 // engine's ev::http::Client. The body goes to stdout or -o as it arrives
 // (constant memory, a slow reader pauses the download); --json prints one
 // document with the response, its timings and the body (without -o).
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,18 +10,21 @@
 #include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include "cli/validators.h"
 #include "cmds/http_commands.h"
+#include "cmds/http_files.h"
 #include "cmds/http_sink.h"
+#include "cmds/std_streams.h"
 #include "cmds/stop_signals.h"
 #include "cmds/tls_options.h"
 #include "engine/core/log.h"
 #include "engine/dns/resolver.h"
 #include "engine/http/client.h"
 #include "engine/http/multipart.h"
-#include "engine/util/base64.h"
+#include "engine/util/ascii.h"
 #include "engine/util/units.h"
 
 namespace evtool {
@@ -41,8 +45,16 @@ struct ClientFlags {
   std::string timeout, connect_timeout;
   long retries = 0;
   ClientTlsFlags tls;  // -k, --cacert
-  std::vector<std::string> data, form;
+  std::vector<std::string> data, data_binary, form;
   std::string content_type;
+  // To restore the order in which -d and --data-binary were given.
+  CLI::Option *data_option = nullptr, *data_binary_option = nullptr;
+};
+
+// One piece of a -d / --data-binary body; `binary`: sent as it is.
+struct DataItem {
+  std::string text;
+  bool binary = false;
 };
 
 // A local problem found before any connection (an unreadable upload): exit 1.
@@ -68,16 +80,28 @@ bool is_token(std::string_view s) {
   });
 }
 
-void add_header(http::Headers& headers, const std::string& text) {
+// -H as curl reads it: 'Name: value' adds a field, 'Name:' (no value)
+// drops a field evtool would send by itself (Accept, User-Agent, Host,
+// Authorization, Content-Type), and 'Name;' sends it with an empty value.
+void add_header(http::ClientRequest& req, const std::string& text) {
   std::string::size_type colon = text.find(':');
-  std::string name = text.substr(0, colon);
+  bool empty_field = colon == std::string::npos && text.ends_with(';');
+  std::string name = text.substr(0, empty_field ? text.size() - 1 : colon);
   std::string_view value = colon == std::string::npos ? "" : std::string_view(text).substr(colon + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
   bool bad_value = value.find_first_of("\r\n") != std::string_view::npos || value.find('\0') != std::string_view::npos;
-  if (colon == std::string::npos || !is_token(name) || bad_value)
-    throw UsageError("-H: invalid header '" + text + "' (use 'Name: value')");
-  headers.add(name, value);
+  if ((colon == std::string::npos && !empty_field) || !is_token(name) || bad_value)
+    throw UsageError("-H: invalid header '" + text + "' (use 'Name: value', 'Name:' to remove, 'Name;' for empty)");
+  if (colon != std::string::npos && value.empty()) {
+    req.omit.push_back(name);
+    return;
+  }
+  req.headers.add(name, value);
+}
+
+bool omitted(const http::ClientRequest& req, std::string_view name) {
+  return std::any_of(req.omit.begin(), req.omit.end(), [name](const std::string& o) { return ev::ascii_iequals(o, name); });
 }
 
 // Everything on stdin, for a body that mixes it with other pieces.
@@ -93,20 +117,105 @@ std::string slurp_stdin() {
   }
 }
 
-// -d: pieces joined with '&' (curl's rule); @FILE streamed from disk, @-
-// stdin (streamed chunked when it is a pipe and the only piece).
-http::RequestBody data_body(const std::vector<std::string>& items) {
+// curl's -d @FILE reads the file line by line and keeps each line up to
+// its first CR, without the LF. Stateful across reads: `in_cr` is true
+// from a CR to the end of its line. Returns the new end of buf.
+char* strip_line_ends(char* buf, char* end, bool& in_cr) {
+  char* out = buf;
+  for (char* p = buf; p != end; ++p) {
+    if (*p == '\n') in_cr = false;
+    else if (*p == '\r') in_cr = true;
+    else if (!in_cr) *out++ = *p;
+  }
+  return out;
+}
+
+// An unlinked temporary file holding what `in` has left, each line cut as
+// strip_line_ends() does, positioned at its start; -1 with errno set.
+int stripped_copy(int in) {
+  const char* dir = std::getenv("TMPDIR");
+  int out = ::open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (out < 0) return -1;
+  char buf[64 * 1024];
+  bool in_cr = false;
+  for (;;) {
+    ssize_t n = ::read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) break;
+    char* end = n > 0 ? strip_line_ends(buf, buf + n, in_cr) : nullptr;
+    if (n < 0 || !write_all(out, buf, static_cast<std::size_t>(end - buf))) {
+      int err = errno;
+      ::close(out);
+      errno = err;
+      return -1;
+    }
+  }
+  if (::lseek(out, 0, SEEK_SET) != 0) {
+    ::close(out);
+    return -1;
+  }
+  return out;
+}
+
+// True if the regular file fd has a CR or LF from its current offset on.
+bool has_line_breaks(int fd) {
+  char buf[64 * 1024];
+  off_t at = ::lseek(fd, 0, SEEK_CUR);
+  for (off_t pos = at < 0 ? 0 : at;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, pos);
+    if (n <= 0) return n < 0;  // an error: let the copy report it
+    if (std::memchr(buf, '\r', static_cast<std::size_t>(n)) || std::memchr(buf, '\n', static_cast<std::size_t>(n)))
+      return true;
+    pos += n;
+  }
+}
+
+// curl's -d @FILE and @-: the content without its line ends (a CR cuts
+// the rest of its line). A file that has none is streamed from disk as it
+// is, anything else from a stripped copy on disk, so memory stays
+// constant either way.
+void add_stripped(http::RequestBody& body, int fd, const std::string& name, bool regular) {
+  std::string why;
+  if (regular && !has_line_breaks(fd)) {
+    if (!body.add_fd(fd, &why)) throw SetupError(name + ": " + why);
+    return;
+  }
+  int copy = stripped_copy(fd);
+  if (copy < 0) throw SetupError(name + ": " + std::strerror(errno));
+  bool ok = body.add_fd(copy, &why);
+  ::close(copy);
+  if (!ok) throw SetupError(name + ": " + why);
+}
+
+// -d and --data-binary: pieces joined with '&' (curl's rule); @FILE from
+// disk, @- stdin (a pipe streamed chunked when it is the only piece and
+// binary). -d drops the line ends of files and stdin, as curl does.
+http::RequestBody data_body(const std::vector<DataItem>& items) {
   http::RequestBody body;
   std::string why;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    const std::string& item = items[i];
+    const std::string& item = items[i].text;
+    const bool binary = items[i].binary;
     if (i > 0) body.add_bytes("&");
     if (item == "@-") {
       struct stat st{};
       bool regular = ::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
-      if (regular && !body.add_fd(STDIN_FILENO, &why)) throw SetupError("reading stdin: " + why);
-      if (!regular && items.size() == 1) body.set_stream(STDIN_FILENO);
+      if (!binary) add_stripped(body, STDIN_FILENO, "stdin", regular);
+      else if (regular && !body.add_fd(STDIN_FILENO, &why)) throw SetupError("reading stdin: " + why);
+      else if (!regular && items.size() == 1) body.set_stream(STDIN_FILENO);
       else if (!regular) body.add_bytes(slurp_stdin());
+    } else if (item.starts_with("@") && !binary) {
+      int fd = ::open(item.c_str() + 1, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) throw SetupError(item.substr(1) + ": " + std::strerror(errno));
+      struct stat st{};
+      bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+      try {
+        add_stripped(body, fd, item.substr(1), regular);
+      } catch (...) {
+        ::close(fd);
+        throw;
+      }
+      ::close(fd);
     } else if (item.starts_with("@")) {
       if (!body.add_file(item.substr(1), &why)) throw SetupError(why);
     } else {
@@ -114,6 +223,18 @@ http::RequestBody data_body(const std::vector<std::string>& items) {
     }
   }
   return body;
+}
+
+// The -d and --data-binary values in command-line order.
+std::vector<DataItem> data_items(const ClientFlags& f, const CLI::App& cmd) {
+  std::vector<DataItem> items;
+  std::size_t text = 0, binary = 0;
+  for (const CLI::Option* opt : cmd.parse_order()) {
+    if (opt == f.data_option && text < f.data.size()) items.push_back({f.data[text++], false});
+    else if (opt == f.data_binary_option && binary < f.data_binary.size())
+      items.push_back({f.data_binary[binary++], true});
+  }
+  return items;
 }
 
 // -F name=value, name=@FILE[;type=TYPE].
@@ -131,31 +252,36 @@ http::RequestBody form_body(const std::vector<std::string>& items, http::Multipa
       type = path.substr(semi + 6);
       path.resize(semi);
     }
+    // Without ;type=, the type http serve would give the file (curl
+    // also picks one from the extension).
+    if (type.empty()) type = content_type_for(path);
     std::string why;
     if (!form.add_file(name, path, &why, type)) throw SetupError(why);
   }
   return form.finish();
 }
 
-http::ClientRequest build_request(const ClientFlags& f) {
+http::ClientRequest build_request(const ClientFlags& f, const std::vector<DataItem>& data) {
   http::ClientRequest req;
   req.url = parse_url(f.url);
   req.method = !f.method.empty() ? f.method : f.post ? "POST" : f.head ? "HEAD" : "GET";
   if (!f.method.empty() && !is_token(f.method)) throw UsageError("-X: invalid method '" + f.method + "'");
-  for (const std::string& h : f.headers) add_header(req.headers, h);
-  if (!f.data.empty() && !f.form.empty()) throw UsageError("-d/--data and -F/--form cannot be used together");
+  for (const std::string& h : f.headers) add_header(req, h);
+  if (!data.empty() && !f.form.empty())
+    throw UsageError("-d/--data (or --data-binary) and -F/--form cannot be used together");
   std::string type;
   if (!f.form.empty()) {
     http::MultipartForm form;
     req.body = form_body(f.form, form);
     type = (f.content_type.empty() ? "multipart/form-data" : f.content_type) + "; boundary=" + form.boundary();
-  } else if (!f.data.empty()) {
-    req.body = data_body(f.data);
+  } else if (!data.empty()) {
+    req.body = data_body(data);
     type = f.content_type.empty() ? "application/x-www-form-urlencoded" : f.content_type;
   } else {
     type = f.content_type;
   }
-  if (!type.empty() && !req.headers.has("Content-Type")) req.headers.add("Content-Type", type);
+  if (!type.empty() && !req.headers.has("Content-Type") && !omitted(req, "Content-Type"))
+    req.headers.add("Content-Type", type);
   return req;
 }
 
@@ -172,25 +298,6 @@ std::string head_text(const http::ResponseHead& head) {
 std::string display_url(http::Uri url) {
   url.userinfo.clear();  // never print a password
   return url.to_string();
-}
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-    if (n > 3 || s.size() - i <= n) return false;  // not a lead byte, or cut short
-    std::uint32_t cp = n == 0 ? c : c & (0x3F >> n);
-    for (std::size_t k = 1; k <= n; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 2) return false;
-      cp = cp << 6 | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates, beyond U+10FFFF.
-    static const std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return false;
-    i += n + 1;
-  }
-  return true;
 }
 
 // Microsecond precision: on loopback a connect takes well under a
@@ -297,8 +404,11 @@ class Transfer {
     if (complete_ && sink_.idle()) finish();
   }
 
+  // A reader that went away (`| head`) is no news to the user: exit 1
+  // (an I/O error, CLI.md) without a message, as a shell command would.
   void write_failed(int err) {
-    ctx_.out.error("writing to %s: %s", sink_.name().c_str(), std::strerror(err));
+    if (err == EPIPE) ctx_.out.debug("writing to %s: %s", sink_.name().c_str(), std::strerror(err));
+    else ctx_.out.error("writing to %s: %s", sink_.name().c_str(), std::strerror(err));
     stop_with(kExitFailure);
   }
 
@@ -336,11 +446,19 @@ class Transfer {
 };
 
 void Transfer::print_json() const {
+  // A repeated field joins with ", " (RFC 9110 5.3), except Set-Cookie,
+  // whose values may hold commas: an array of strings, as Node's http does.
   Json headers = Json::object();
   for (const auto& [name, value] : head_.headers) {
     auto it = headers.find(name);
-    if (it == headers.end()) headers[name] = value;
-    else *it = it->get<std::string>() + ", " + value;
+    if (ev::ascii_iequals(name, "Set-Cookie")) {
+      if (it == headers.end()) headers[name] = Json::array({value});
+      else it->push_back(value);
+    } else if (it == headers.end()) {
+      headers[name] = value;
+    } else {
+      *it = it->get<std::string>() + ", " + value;
+    }
   }
   const http::Timings& t = result_.time;
   Json doc = {{"url", display_url(result_.url)},
@@ -357,8 +475,7 @@ void Transfer::print_json() const {
                         {"ttfb", seconds(t.ttfb)},
                         {"total", seconds(t.total)}}}};
   if (collect_ && result_.error == http::ClientError::kOk) {
-    if (valid_utf8(collected_)) doc["body"] = collected_;
-    else doc["body_base64"] = ev::base64_encode(collected_);
+    put_text(doc, "body", collected_);
   }
   if (result_.error != http::ClientError::kOk) {
     doc["error"] = http::client_error_name(result_.error);
@@ -367,10 +484,10 @@ void Transfer::print_json() const {
   ctx_.out.json_line(doc);
 }
 
-int run_client(const Context& ctx, const ClientFlags& f) {
+int run_client(const Context& ctx, const ClientFlags& f, const CLI::App& cmd) {
   http::ClientRequest req;
   try {
-    req = build_request(f);
+    req = build_request(f, data_items(f, cmd));
   } catch (const SetupError& e) {
     ctx.out.error("%s", e.what());
     return kExitFailure;
@@ -430,20 +547,24 @@ void add_http_client_commands(CLI::App& http, Context& ctx) {
   CLI::App* cmd = http.add_subcommand("get", "Fetch URL and write the body to stdout (curl-like)");
   add_common_flags(cmd, *get);
   cmd->add_flag("-I,--head", get->head, "Send HEAD and write only the response head");
-  ctx.add_command(cmd, [&ctx, get] { return run_client(ctx, *get); });
+  ctx.add_command(cmd, [&ctx, get, cmd] { return run_client(ctx, *get, *cmd); });
 
   auto post = std::make_shared<ClientFlags>();
   post->post = true;
   cmd = http.add_subcommand("post", "POST a body to URL and write the response body to stdout");
   add_common_flags(cmd, *post);
-  cmd->add_option("-d,--data", post->data, "Body STR; @FILE streams a file, @- reads stdin (repeatable: joined by &)")
+  post->data_option =
+      cmd->add_option("-d,--data", post->data,
+                      "Body STR; @FILE reads a file, @- stdin, without line ends as curl does (repeatable: joined by &)")
+          ->option_text("STR")->allow_extra_args(false);
+  post->data_binary_option = cmd->add_option("--data-binary", post->data_binary, "Body STR; @FILE and @- are sent byte for byte (repeatable)")
       ->option_text("STR")->allow_extra_args(false);
   cmd->add_option("-F,--form", post->form, "multipart/form-data field name=value or name=@FILE[;type=TYPE]")
       ->option_text("NAME=VALUE")->allow_extra_args(false);
   cmd->add_option("--content-type", post->content_type,
                   "Content-Type of the body (default application/x-www-form-urlencoded for -d)")
       ->option_text("TYPE");
-  ctx.add_command(cmd, [&ctx, post] { return run_client(ctx, *post); });
+  ctx.add_command(cmd, [&ctx, post, cmd] { return run_client(ctx, *post, *cmd); });
 }
 
 }  // namespace evtool

@@ -110,6 +110,17 @@ bool not_modified(const http::Request& req, const std::string& etag, const struc
   return false;
 }
 
+// If-Range (RFC 9110 13.1.5): the Range counts only for the representation
+// the client already holds part of. An entity tag must match strongly (a
+// weak one never does); a date must equal Last-Modified exactly.
+bool range_applies(const http::Request& req, const std::string& etag, const struct stat& st) {
+  const std::string* if_range = req.headers().find("If-Range");
+  if (!if_range) return true;
+  std::string_view v = *if_range;  // the parser dropped the surrounding white space
+  if (v.starts_with("\"") || v.starts_with("W/")) return v == etag;
+  long date = http::parse_http_date(v);
+  return date >= 0 && date == st.st_mtim.tv_sec;
+}
 
 }  // namespace
 
@@ -171,7 +182,11 @@ void FileServer::serve_directory(http::Request& req, const std::string& relative
   const std::string& path = req.uri().path;
   if (path.empty() || path.back() != '/') {
     ::close(dirfd);
-    std::string location = path + "/";
+    // Repeated slashes were merged to find the directory; a Location that
+    // starts with "//" would name another host.
+    std::string_view merged = path;
+    while (merged.starts_with("//")) merged.remove_prefix(1);
+    std::string location = std::string(merged) + "/";
     if (req.uri().has_query) location += "?" + req.uri().query;
     req.reply_headers().set("Location", location);
     return req.send_reply(301, "Moved Permanently\n");
@@ -214,7 +229,7 @@ void FileServer::serve_file(http::Request& req, const std::string& relative, int
   }
   auto size = static_cast<std::uint64_t>(st.st_size);
   RangeSpec ranges;
-  if (const std::string* r = req.headers().find("Range"); r && !req.headers().has("If-Range")) ranges = parse_range(*r, size);
+  if (const std::string* r = req.headers().find("Range"); r && range_applies(req, etag, st)) ranges = parse_range(*r, size);
   if (ranges.kind == RangeSpec::kUnsatisfiable) {
     ::close(fd);
     h.remove("Content-Type");

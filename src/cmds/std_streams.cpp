@@ -58,23 +58,23 @@ void StdinReader::read_some() {
 // ---- stdout ---------------------------------------------------------------
 
 namespace {
-// After a failed write to stdout: true to try again (interrupted, or a
-// non-blocking stdout that is full: wait until it drains).
-bool retry_stdout() {
+// After a failed write to fd: true to try again (interrupted, or a
+// non-blocking fd that is full: wait until it drains).
+bool retry_write(int fd) {
   if (errno == EINTR) return true;
   if (errno != EAGAIN) return false;
-  pollfd pfd{STDOUT_FILENO, POLLOUT, 0};
+  pollfd pfd{fd, POLLOUT, 0};
   ::poll(&pfd, 1, -1);
   return true;
 }
 }  // namespace
 
-bool write_stdout(const void* data, std::size_t len) {
+bool write_all(int fd, const void* data, std::size_t len) {
   const char* p = static_cast<const char*>(data);
   while (len > 0) {
-    ssize_t n = ::write(STDOUT_FILENO, p, len);
+    ssize_t n = ::write(fd, p, len);
     if (n < 0) {
-      if (retry_stdout()) continue;
+      if (retry_write(fd)) continue;
       return false;
     }
     p += n;
@@ -83,9 +83,11 @@ bool write_stdout(const void* data, std::size_t len) {
   return true;
 }
 
+bool write_stdout(const void* data, std::size_t len) { return write_all(STDOUT_FILENO, data, len); }
+
 bool write_stdout(ev::Buffer& buf) {
   while (!buf.empty())
-    if (buf.write(STDOUT_FILENO) < 0 && !retry_stdout()) return false;
+    if (buf.write(STDOUT_FILENO) < 0 && !retry_write(STDOUT_FILENO)) return false;
   return true;
 }
 

@@ -35,6 +35,10 @@ class StdinReader {
   bool done_ = false;
 };
 
+// Writes all of data to fd (waiting if fd is non-blocking and full).
+// False on an error, with errno set.
+bool write_all(int fd, const void* data, std::size_t len);
+
 // Writes all of data to stdout (waiting if stdout is non-blocking and
 // full). False on an error such as a closed pipe.
 bool write_stdout(const void* data, std::size_t len);

@@ -3,6 +3,7 @@
 // `PEER: line`; lines typed on stdin go to all clients. With --threads the
 // loops hand lines to each other through EventBase::run_in_loop().
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 
 #include "cli/validators.h"
@@ -33,7 +34,7 @@ class ChatConnections final : public ConnectionHandler {
   void on_start() override {
     if (loop().index != 0) return;  // one stdin reader for the whole server
     stdin_ = std::make_unique<StdinReader>(
-        base(), [this](const char* data, std::size_t len) { typed(data, len); }, [](int) {});
+        base(), [this](const char* data, std::size_t len) { typed(data, len); }, [this](int) { typed_eof(); });
   }
 
   void on_connection(int fd, const ev::SocketAddress& peer) override {
@@ -43,6 +44,7 @@ class ChatConnections final : public ConnectionHandler {
     ev::BufferEvent* raw = bev.get();
     raw->setcb([this](ev::BufferEvent& b) { received(b); }, nullptr, [this](ev::BufferEvent& b, short what) {
       if (what & ev::BufferEvent::kError) report_error(b, conns_.at(&b).peer);
+      else if (what & ev::BufferEvent::kEof) received_last(b);
       close(b);
     });
     raw->enable(ev::kRead | ev::kWrite);
@@ -68,16 +70,38 @@ class ChatConnections final : public ConnectionHandler {
     std::string peer;
   };
 
+  // Lines end at LF; a CR before it stays part of what is relayed, so
+  // clients get the bytes that were sent, and is left out of what is shown.
   void received(ev::BufferEvent& b) {
     const std::string peer = conns_.at(&b).peer;
-    while (auto line = b.input().readln(ev::EolStyle::Crlf)) {
+    while (auto line = b.input().readln(ev::EolStyle::Lf)) {
       if (line->size() > max_line_) return too_long(b);
-      if (out().json()) out().json_line({{"event", "message"}, {"peer", peer}, {"data", *line}});
-      else out().line(peer + ": " + *line);
-      broadcast(*line + "\n", &b);
+      relay(peer, *line, &b);
       if (!conns_.count(&b)) return;
     }
     if (b.input().length() > max_line_) too_long(b);
+  }
+
+  // At the client's EOF, what follows its last newline is a line too.
+  void received_last(ev::BufferEvent& b) {
+    received(b);
+    if (!conns_.count(&b) || b.input().empty()) return;
+    std::string rest = b.input().to_string();
+    b.input().drain(rest.size());
+    relay(conns_.at(&b).peer, rest, &b);
+  }
+
+  void relay(const std::string& peer, const std::string& line, const ev::BufferEvent* from) {
+    std::string_view shown(line);
+    if (shown.ends_with('\r')) shown.remove_suffix(1);
+    if (out().json()) {
+      Json doc = {{"event", "message"}, {"peer", peer}};
+      put_text(doc, "data", shown);
+      out().json_line(doc);
+    } else {
+      out().line(peer + ": " + std::string(shown));
+    }
+    broadcast(line + "\n", from);
   }
 
   void dropped(ev::BufferEvent& b, const char* reason) {
@@ -94,7 +118,13 @@ class ChatConnections final : public ConnectionHandler {
 
   void typed(const char* data, std::size_t len) {
     typed_.add(data, len);
-    while (auto line = typed_.readln(ev::EolStyle::Crlf)) broadcast(*line + "\n", nullptr);
+    while (auto line = typed_.readln(ev::EolStyle::Lf)) broadcast(*line + "\n", nullptr);
+  }
+
+  void typed_eof() {
+    if (typed_.empty()) return;
+    broadcast(typed_.to_string() + "\n", nullptr);
+    typed_.drain(typed_.length());
   }
 
   // To this loop's clients directly, to the other loops through their queues.

@@ -2,16 +2,22 @@
 // persistent timer that prints each tick (scheduled from the nominal time,
 // so it does not drift) and may run a shell command at every tick; the
 // children are reaped through a SIGCHLD signal event, so ticks never wait.
+// With --json a command's stdout is captured and reported as an `exec`
+// event, so the output stays NDJSON.
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <optional>
+#include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "cli/validators.h"
 #include "cmds/commands.h"
@@ -28,21 +34,59 @@ struct TimerOptions {
   long count = 0;  // 0: not given
 };
 
-// Starts `sh -c command`. evtool ignores SIGPIPE for itself; the command
-// gets it back at its default, as it would from a shell.
-int spawn_shell(const std::string& command, pid_t* pid) {
+// Starts `sh -c command`, its stdout on `stdout_fd` when that is not -1.
+// evtool ignores SIGPIPE for itself; the command gets it back at its
+// default, as it would from a shell.
+int spawn_shell(const std::string& command, int stdout_fd, pid_t* pid) {
   const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
   posix_spawnattr_t attr;
   if (int err = posix_spawnattr_init(&attr)) return err;
+  posix_spawn_file_actions_t actions;
+  if (int err = posix_spawn_file_actions_init(&actions)) {
+    posix_spawnattr_destroy(&attr);
+    return err;
+  }
+  if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
   sigset_t defaults;
   sigemptyset(&defaults);
   sigaddset(&defaults, SIGPIPE);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-  int err = posix_spawn(pid, "/bin/sh", nullptr, &attr, const_cast<char**>(argv), environ);
+  int err = posix_spawn(pid, "/bin/sh", &actions, &attr, const_cast<char**>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   return err;
 }
+
+// With --json a command's stdout is read from a pipe, so that it never
+// lands in the NDJSON stream, and reported in its `exec` event. Bounded:
+// beyond kMaxCaptured the rest is read and dropped.
+struct CapturedCommand {
+  static constexpr std::size_t kMaxCaptured = 64 * 1024;
+  long tick = 0;
+  int fd = -1;  // the pipe's read end, until EOF
+  std::string output;
+  bool truncated = false;
+  ev::Event readable;
+
+  ~CapturedCommand() {
+    readable.del();
+    if (fd >= 0) ::close(fd);
+  }
+  // Reads what the pipe holds now; false at EOF or on an error.
+  bool drain() {
+    char buf[16 * 1024];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno == EAGAIN;
+      if (n == 0) return false;
+      std::size_t room = kMaxCaptured - output.size();
+      output.append(buf, std::min(room, static_cast<std::size_t>(n)));
+      truncated = truncated || static_cast<std::size_t>(n) > room;
+    }
+  }
+};
 
 class TimerJob {
  public:
@@ -122,15 +166,33 @@ class TimerJob {
 
   void spawn() {
     std::fflush(stdout);  // the child writes to the same stdout
-    pid_t pid;
-    int err = spawn_shell(exec_, &pid);
-    if (err != 0) {
-      ctx_.out.error("--exec: cannot start /bin/sh: %s", std::strerror(err));
-      status_ = kExitFailure;
-      return;
+    std::unique_ptr<CapturedCommand> capture;
+    int pipe_fds[2] = {-1, -1};
+    if (ctx_.out.json()) {
+      if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return spawn_failed("pipe", errno);
+      capture = std::make_unique<CapturedCommand>();
+      capture->tick = ticks_;
+      capture->fd = pipe_fds[0];
+      ::fcntl(capture->fd, F_SETFL, O_NONBLOCK);
     }
+    pid_t pid;
+    int err = spawn_shell(exec_, pipe_fds[1], &pid);
+    if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
+    if (err != 0) return spawn_failed("/bin/sh", err);
     ++children_;
     ctx_.out.debug("tick %ld: started pid %d", ticks_, static_cast<int>(pid));
+    if (!capture) return;
+    CapturedCommand* c = capture.get();
+    c->readable.assign(base_, c->fd, ev::kRead | ev::kPersist, [c](int, short) {
+      if (!c->drain()) c->readable.del();
+    });
+    c->readable.add();
+    captured_.emplace(pid, std::move(capture));
+  }
+
+  void spawn_failed(const char* what, int err) {
+    ctx_.out.error("--exec: cannot start %s: %s", what, std::strerror(err));
+    status_ = kExitFailure;
   }
 
   void reap() {
@@ -140,8 +202,30 @@ class TimerJob {
       --children_;
       if (WIFEXITED(status)) ctx_.out.debug("pid %d exited with %d", static_cast<int>(pid), WEXITSTATUS(status));
       else if (WIFSIGNALED(status)) ctx_.out.debug("pid %d killed by signal %d", static_cast<int>(pid), WTERMSIG(status));
+      report_exec(pid, status);
     }
     finish_if_idle();
+  }
+
+  // {"event":"exec","tick":N,"pid":P,"status":S,"stdout":"…"}: S is the
+  // exit status, or 128+N for a command killed by signal N (as sh reports
+  // it, with "signal":N). Everything the command wrote before it exited is
+  // in the pipe by now; a background process that kept the pipe open
+  // loses what it writes later.
+  void report_exec(pid_t pid, int status) {
+    auto it = captured_.find(pid);
+    if (it == captured_.end()) return;
+    CapturedCommand& c = *it->second;
+    c.readable.del();
+    c.drain();
+    bool signaled = WIFSIGNALED(status);
+    Json doc = {{"event", "exec"}, {"tick", c.tick}, {"pid", static_cast<int>(pid)},
+                {"status", signaled ? 128 + WTERMSIG(status) : WEXITSTATUS(status)}};
+    if (signaled) doc["signal"] = WTERMSIG(status);
+    put_text(doc, "stdout", c.output);
+    if (c.truncated) doc["stdout_truncated"] = true;
+    ctx_.out.json_line(doc);
+    captured_.erase(it);
   }
 
   void finish_if_idle() {
@@ -157,6 +241,7 @@ class TimerJob {
   long ticks_ = 0;
   std::int64_t next_us_ = 0;  // nominal time of the next tick, on the base's clock
   int children_ = 0;
+  std::unordered_map<pid_t, std::unique_ptr<CapturedCommand>> captured_;  // --json only
   int status_ = kExitOk;
   Clock::time_point start_, last_;
   ev::Event tick_, sigchld_;

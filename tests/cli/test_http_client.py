@@ -147,6 +147,12 @@ class Handler(BaseHTTPRequestHandler):
             for i in range(n):
                 head += b"Set-Cookie: c%d=%s\r\n" % (i, b"v" * size)
             self.raw(head + b"\r\nok\n")
+        elif path == "/repeated":
+            self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n"
+                     b"Set-Cookie: a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT\r\n"
+                     b"X-Multi: one\r\nSet-Cookie: b=2; Path=/\r\nX-Multi: two\r\n\r\nok\n")
+        elif path == "/one-cookie":
+            self.reply(200, b"ok\n", {"Set-Cookie": "only=1"})
         elif path == "/close":
             data = payload(int(query.get("n", "300000")))
             self.raw(b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + data)
@@ -340,6 +346,24 @@ class HttpClientTest(unittest.TestCase):
         self.assertIn("404", result.stderr)
         self.evtool(["http", "get", "-f", self.url("/text")], expect=0)
 
+    def test_closed_stdout_pipe_is_quiet(self) -> None:
+        # `evtool http get URL | head`: the reader leaves early. No "Broken
+        # pipe" on stderr; exit 1 (an I/O error in CLI.md's table; curl: 23).
+        for args in (["http", "get", self.url("/bytes?n=5000000")],
+                     ["http", "get", "-i", self.url("/bytes?n=5000000")]):
+            with self.subTest(args=args):
+                evtool = subprocess.Popen([et.EVTOOL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          env=et.environment(CLEAN_ENV))
+                head = subprocess.run(["head", "-c", "10"], stdin=evtool.stdout, capture_output=True, timeout=30)
+                evtool.stdout.close()
+                try:
+                    _, stderr = evtool.communicate(timeout=30)
+                finally:
+                    evtool.kill()
+                self.assertEqual(len(head.stdout), 10)
+                self.assertEqual(stderr.decode(), "")
+                self.assertEqual(evtool.returncode, 1)
+
     # -- request bodies and headers ----------------------------------------------
 
     def test_data_string(self) -> None:
@@ -349,29 +373,95 @@ class HttpClientTest(unittest.TestCase):
         self.assertEqual(seen["headers"]["content-type"], "application/x-www-form-urlencoded")
         self.assertEqual(seen["headers"]["content-length"], "15")
 
-    def test_data_from_file_byte_exact(self) -> None:
+    def test_data_binary_from_file_byte_exact(self) -> None:
         data = payload(2 * MiB + 3)
         path = Path(self.tmp.name, "upload.bin")
         path.write_bytes(data)
-        seen = self.echo(["http", "post", "-d", f"@{path}", self.url("/echo")])
+        seen = self.echo(["http", "post", "--data-binary", f"@{path}", self.url("/echo")])
         self.assertEqual(seen["headers"]["content-length"], str(len(data)))
         self.assertEqual(seen["body"], data)
 
-    def test_data_from_stdin_pipe(self) -> None:
+    def test_data_binary_from_stdin_pipe(self) -> None:
         data = payload(300000)
-        seen = self.echo(["http", "post", "-d", "@-", "--content-type", "application/octet-stream",
+        seen = self.echo(["http", "post", "--data-binary", "@-", "--content-type", "application/octet-stream",
                           self.url("/echo")], stdin=data)
         self.assertEqual(seen["body"], data)
         self.assertEqual(seen["headers"]["content-type"], "application/octet-stream")
 
-    def test_data_from_stdin_file(self) -> None:
+    def test_data_binary_from_stdin_file(self) -> None:
         data = payload(100001)
         path = Path(self.tmp.name, "stdin.bin")
         path.write_bytes(data)
         with open(path, "rb") as stdin:
-            seen = self.echo(["http", "post", "-d", "@-", self.url("/echo")], stdin=stdin)
+            seen = self.echo(["http", "post", "--data-binary", "@-", self.url("/echo")], stdin=stdin)
         self.assertEqual(seen["body"], data)
         self.assertEqual(seen["headers"]["content-length"], str(len(data)))
+
+    def curl_sent(self, *args: str) -> dict:
+        """What the origin saw from `curl ARGS /echo`."""
+        if not et.CURL:
+            self.skipTest("curl is not installed")
+        self.origin.requests.clear()
+        result = et.curl(*args, self.url("/echo"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        seen = self.origin.requests[-1]
+        return {"headers": {k.lower(): v for k, v in seen["headers"].items()}, "body": seen["body"]}
+
+    def test_data_file_drops_cr_and_lf_as_curl_does(self) -> None:
+        path = Path(self.tmp.name, "form.txt")
+        # curl keeps each line up to its first CR, without its LF.
+        path.write_bytes(b"a=1\r\n&b=two words\n\n&c=3\rgone\rgone\n&d=4")
+        seen = self.echo(["http", "post", "-d", f"@{path}", self.url("/echo")])
+        self.assertEqual(seen["body"], b"a=1&b=two words&c=3&d=4")
+        self.assertEqual(seen["headers"]["content-length"], str(len(seen["body"])))
+        self.assertEqual(seen["body"], self.curl_sent("-d", f"@{path}")["body"])
+
+    def test_data_file_without_line_breaks_is_unchanged(self) -> None:
+        data = bytes(b for b in payload(1 * MiB) if b not in b"\r\n")
+        path = Path(self.tmp.name, "flat.bin")
+        path.write_bytes(data)
+        seen = self.echo(["http", "post", "-d", f"@{path}", self.url("/echo")])
+        self.assertEqual(seen["body"], data)
+
+    def test_data_stdin_drops_cr_and_lf_as_curl_does(self) -> None:
+        text = b"line one\r\nline two\nend"
+        seen = self.echo(["http", "post", "-d", "@-", self.url("/echo")], stdin=text)
+        self.assertEqual(seen["body"], b"line oneline twoend")
+        self.assertEqual(seen["headers"]["content-length"], "19")
+        path = Path(self.tmp.name, "stdin.txt")
+        path.write_bytes(text)
+        with open(path, "rb") as stdin:
+            seen = self.echo(["http", "post", "-d", "@-", self.url("/echo")], stdin=stdin)
+        self.assertEqual(seen["body"], b"line oneline twoend")
+
+    def test_data_string_keeps_its_newlines(self) -> None:
+        seen = self.echo(["http", "post", "-d", "a\nb", self.url("/echo")])
+        self.assertEqual(seen["body"], b"a\nb")
+
+    def test_data_and_data_binary_join_in_order(self) -> None:
+        path = Path(self.tmp.name, "lines.txt")
+        path.write_bytes(b"x\ny\n")
+        args = ["-d", "a=1", "--data-binary", f"@{path}", "-d", f"@{path}", "--data-binary", "z"]
+        seen = self.echo(["http", "post", *args, self.url("/echo")])
+        self.assertEqual(seen["body"], b"a=1&x\ny\n&xy&z")
+        self.assertEqual(seen["body"], self.curl_sent(*args)["body"])
+
+    def test_empty_header_value_removes_the_header(self) -> None:
+        # curl: -H 'Name:' removes a field it would add itself, 'Name;'
+        # sends it empty.
+        args = ["-H", "Accept:", "-H", "User-Agent:", "-H", "X-Empty;", "-H", "X-Given: 1", "-H", "X-Given:"]
+        seen = self.echo(["http", "get", *args, self.url("/echo")])
+        for name in ("accept", "user-agent"):
+            self.assertNotIn(name, seen["headers"])
+        self.assertEqual(seen["headers"]["x-given"], "1", "only fields evtool adds itself are dropped")
+        self.assertEqual(seen["headers"]["x-empty"], "")
+        theirs = {k.lower() for k in self.curl_sent(*args)["headers"]}
+        self.assertEqual(set(seen["headers"]), theirs)
+
+    def test_empty_content_type_removes_the_default(self) -> None:
+        seen = self.echo(["http", "post", "-H", "Content-Type:", "-d", "x=1", self.url("/echo")])
+        self.assertNotIn("content-type", seen["headers"])
+        self.assertEqual(seen["body"], b"x=1")
 
     def test_missing_upload_file_is_an_error(self) -> None:
         result = self.evtool(["http", "post", "-d", "@/nonexistent/file", self.url("/echo")], expect=1)
@@ -392,6 +482,29 @@ class HttpClientTest(unittest.TestCase):
         self.assertEqual(parts["title"].get_payload(decode=True), b"hello world")
         self.assertEqual(parts["file"].get_filename(), "photo.bin")
         self.assertEqual(parts["file"].get_payload(decode=True), data)
+
+    def test_form_file_type_from_extension(self) -> None:
+        files = {}
+        for name in ("notes.txt", "photo.png", "page.html", "data.json", "blob.xyzzy"):
+            files[name] = Path(self.tmp.name, name)
+            files[name].write_bytes(b"content of " + name.encode())
+        args = [arg for name, path in files.items() for arg in ("-F", f"{name.split('.')[0]}=@{path}")]
+        args += ["-F", f"forced=@{files['notes.txt']};type=application/x-custom"]
+
+        def part_types(seen: dict) -> dict:
+            content_type = seen["headers"]["content-type"]
+            message = email.message_from_bytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + seen["body"], policy=email.policy.HTTP)
+            return {p.get_param("name", header="content-disposition"): p.get_content_type()
+                    for p in message.iter_parts()}
+
+        ours = part_types(self.echo(["http", "post", *args, self.url("/echo")]))
+        self.assertEqual(ours, {"notes": "text/plain", "photo": "image/png", "page": "text/html",
+                                "data": "application/json", "blob": "application/octet-stream",
+                                "forced": "application/x-custom"})
+        theirs = part_types(self.curl_sent(*args))
+        del ours["data"], theirs["data"]  # curl's table has no .json
+        self.assertEqual(ours, theirs, "the types curl picks")
 
     def test_custom_headers_and_content_type_override(self) -> None:
         seen = self.echo(["http", "post", "-H", "X-Test: yes", "-H", "Content-Type: text/plain",
@@ -497,6 +610,16 @@ class HttpClientTest(unittest.TestCase):
         self.assertEqual(set(doc), JSON_KEYS)
         self.assertEqual(doc["size"], 5000)
         self.assertEqual(target.read_bytes(), payload(5000))
+
+    def test_json_set_cookie_is_an_array(self) -> None:
+        # Set-Cookie values hold commas (Expires), so they cannot be joined:
+        # an array of strings, as Node's http gives; other fields join with ", ".
+        doc = json.loads(self.evtool(["--json", "http", "get", self.url("/repeated")]).stdout)
+        self.assertEqual(doc["headers"]["Set-Cookie"],
+                         ["a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT", "b=2; Path=/"])
+        self.assertEqual(doc["headers"]["X-Multi"], "one, two")
+        doc = json.loads(self.evtool(["--json", "http", "get", self.url("/one-cookie")]).stdout)
+        self.assertEqual(doc["headers"]["Set-Cookie"], ["only=1"])
 
     def test_json_redirect_url_is_the_final_one(self) -> None:
         url = self.url("/chain/2").replace("http://", "http://u:secret@")

@@ -6,7 +6,8 @@ HTML-escaped, sizes, times, every link followed back to its file),
 --no-listing, `/dir` -> 301 `/dir/`, GET and HEAD (same headers, no body),
 405 with Allow for other methods on files, Content-Type for every extension
 of CLI.md and application/octet-stream otherwise, Range (a-b, a-, -n, 416),
-Last-Modified/If-Modified-Since and ETag/If-None-Match (304), HTTP/1.0
+Last-Modified/If-Modified-Since and ETag/If-None-Match (304), If-Range
+(strong ETag or the exact Last-Modified: 206, else 200, as nginx), HTTP/1.0
 (close) and 1.1 keep-alive (curl reuses the connection), pipelining
 (responses in order, including 206/304/404/405 and bodies), chunked request
 bodies, `Expect: 100-continue`, Date and Server, a 1 GiB sparse file sent in
@@ -577,6 +578,28 @@ class Files(HttpCase):
         result = self.curl(self.url(server.port, "/hello.txt"))
         self.assertEqual((result.returncode, result.status, result.body), (0, 200, HELLO), result.stderr)
 
+    def test_repeated_slashes_are_merged(self):
+        # As nginx (merge_slashes) and python's http.server do.
+        server = self.serve()
+        for target in ("//hello.txt", "///hello.txt", "/sub//plain.txt",
+                       "//withindex//"):
+            with self.subTest(target=target):
+                response = self.fetch(server.port, target)
+                self.assertStatus(response, 200)
+        self.assertEqual(self.fetch(server.port, "//hello.txt").body, HELLO)
+        # A directory's redirect never starts with "//" (another host).
+        response = self.fetch(server.port, "//withindex")
+        self.assertStatus(response, 301)
+        self.assertEqual(response.header("location"), "/withindex/")
+
+    def test_repeated_slashes_as_nginx(self):
+        nginx = Nginx(self, self.root)
+        server = self.serve()
+        for target in ("//hello.txt", "///range.bin", "/sub//sized.dat"):
+            with self.subTest(target=target):
+                ours, theirs = self.fetch(server.port, target), self.fetch(nginx.port, target)
+                self.assertEqual((ours.status, ours.body), (theirs.status, theirs.body))
+
     def test_missing_file_is_404(self):
         server = self.serve()
         self.assertStatus(self.fetch(server.port, "/no-such-file.txt"), 404)
@@ -935,6 +958,101 @@ class Conditional(HttpCase):
         self.assertStatus(response, 200)
         self.assertEqual(response.body, b"version two, longer\n")
         self.assertNotEqual(response.header("etag"), old)
+
+
+class Nginx:
+    """nginx serving `root` on a free loopback port, for side-by-side
+    checks (skipped when nginx is not installed)."""
+
+    def __init__(self, test: unittest.TestCase, root: Path):
+        binary = shutil.which("nginx") or next(
+            (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
+        if not binary:
+            test.skipTest("nginx is not installed")
+        prefix = et.temp_dir(test.addCleanup, "evtool-nginx-")
+        self.port = et.free_port()
+        user = "user root;" if os.geteuid() == 0 else ""
+        (prefix / "nginx.conf").write_text(f"""{user}
+worker_processes 1;
+error_log {prefix}/error.log;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  server {{ listen {LOCAL}:{self.port}; root {root}; }}
+}}
+""")
+        self.proc = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+                                      "-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        test.addCleanup(self.stop)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection((LOCAL, self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    test.fail(f"nginx did not start: {self.proc.stderr.read().decode(errors='replace')}")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc.stderr.close()
+
+
+class IfRange(HttpCase):
+    """If-Range (RFC 9110 13.1.5): the Range counts when the validator is
+    the current strong ETag or exactly the Last-Modified date; otherwise
+    the whole file with 200. Side by side with nginx."""
+
+    def answers(self, port: int, validator) -> tuple[int, bytes]:
+        """(status, body) of `Range: bytes=10-19` with If-Range set to what
+        validator(first response) gives."""
+        first = self.fetch(port, "/cond.txt")
+        self.assertStatus(first, 200)
+        response = self.fetch(port, "/cond.txt", headers={"Range": "bytes=10-19", "If-Range": validator(first)})
+        return response.status, response.body
+
+    CASES = {
+        "current etag": (lambda r: r.header("etag"), 206),
+        "weak form of the etag": (lambda r: "W/" + r.header("etag"), 200),
+        "another etag": (lambda r: '"not-the-tag"', 200),
+        "last-modified": (lambda r: r.header("last-modified"), 206),
+        "a second later": (lambda r: http_date(COND_MTIME + 1), 200),
+        "a day earlier": (lambda r: http_date(COND_MTIME - 86400), 200),
+        "not a date": (lambda r: "yesterday", 200),
+    }
+
+    def test_if_range(self):
+        server = self.serve()
+        whole = (self.root / "cond.txt").read_bytes()
+        for name, (validator, status) in self.CASES.items():
+            with self.subTest(name):
+                got = self.answers(server.port, validator)
+                self.assertEqual(got, (status, whole[10:20] if status == 206 else whole))
+
+    def test_same_answers_as_nginx(self):
+        nginx = Nginx(self, self.root)
+        server = self.serve()
+        for name, (validator, _) in self.CASES.items():
+            with self.subTest(name):
+                self.assertEqual(self.answers(server.port, validator), self.answers(nginx.port, validator))
+
+    def test_resumed_download_with_curl(self):
+        # A resume with the validator of the first download: only the rest.
+        server = self.serve()
+        etag = self.fetch(server.port, "/range.bin").header("etag")
+        result = self.curl("-H", f"If-Range: {etag}", "-r", "100-", self.url(server.port, "/range.bin"))
+        self.assertEqual((result.returncode, result.status), (0, 206), result.stderr)
+        self.assertEqual(result.body, RANGE_DATA[100:])
 
 
 # ---- connections: versions, keep-alive, pipelining, bodies -------------------------------
@@ -1451,6 +1569,23 @@ class AccessLog(HttpCase):
         conn.read_response()
         line = server.readline(5)
         self.assertIn('"GET /x\\x22y\\x5Cz HTTP/1.1" 404', line)
+
+    def test_413_after_expect_100_continue_logs_the_request_line(self):
+        # nginx logs the request line it read; only a head that could not
+        # be parsed is "-".
+        server = self.serve("--echo", "/echo", "--max-body", "1k")
+        conn = self.connect(server.port)
+        conn.send(build_request("POST", "/echo?big=1", {"Content-Length": "5000", "Expect": "100-continue"}))
+        self.assertStatus(conn.read_response(timeout=5), 413)
+        conn.close()
+        match = self.clf(server.readline(5))
+        self.assertEqual((match["request"], match["status"]), ("POST /echo?big=1 HTTP/1.1", "413"))
+        # A malformed head still logs "-".
+        conn = self.connect(server.port)
+        conn.send(b"NOT A REQUEST\r\n\r\n")
+        self.assertStatus(conn.read_response(), 400)
+        conn.close()
+        self.assertEqual(self.clf(server.readline(5))["request"], "-")
 
     def test_one_line_per_request(self):
         server = self.serve()

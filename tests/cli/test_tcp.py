@@ -6,8 +6,10 @@ socat, half-close (what is owed is sent, then the connection closes),
 back-pressure (a client that sends 50 MiB and reads nothing keeps the
 server's RSS under 64 MiB), --threads, --rate and --group-rate (lower bounds
 on the time only), --max-conns, --idle-timeout and SIGINT/SIGTERM.
-serve: `PEER: line` and its JSON form, relaying to every other client,
-stdin to all clients, --max-line (a long line and a long partial line).
+serve: `PEER: line` and its JSON form (`data_base64` for a line that is not
+UTF-8), relaying to every other client byte for byte (CRLF kept, a last line
+without newline at EOF is a line), stdin to all clients, --max-line (a long
+line and a long partial line).
 chat: stdin to the server and the server to stdout byte for byte, EOF on
 stdin half-closes, exit 0 when the server closes, 1 when refused, 4 on
 --connect-timeout, 2 for a bad port, 130 on SIGINT, `localhost`.
@@ -19,6 +21,7 @@ when the test ends.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -688,12 +691,44 @@ class Serve(TcpCase):
         c.send(b"from c\n")
         self.assertEqual(a.readline(), b"from c\n")
         self.assertEqual(b.readline(), b"from c\n", "b did not get its own line back")
-        # A line split over several writes is relayed whole, and CRLF as LF.
+        # A line split over several writes is relayed whole, CRLF as sent.
         a.send(b"par")
         time.sleep(0.1)
         a.send(b"tial\r\n")
-        self.assertEqual(b.readline(), b"partial\n")
-        self.assertEqual(c.readline(), b"partial\n")
+        self.assertEqual(b.readline(), b"partial\r\n")
+        self.assertEqual(c.readline(), b"partial\r\n")
+
+    def test_relays_bytes_exactly(self):
+        server = self.serve()
+        a, b = self.join(server, 2)
+        lines = [b"crlf\r\n", b"\r\n", b"\n"]
+        a.send(b"".join(lines))
+        for line in lines:
+            self.assertEqual(b.readline(), line)
+        # What the server prints is the line without its CRLF or LF.
+        self.assertEqual([self.next_message(server) for _ in lines], [(a.name, "crlf"), (a.name, ""), (a.name, "")])
+        lines = [b"lone \r inside\n", b"\x00\xff\xfe binary\r\r\n"]
+        a.send(b"".join(lines))
+        for line in lines:
+            self.assertEqual(b.readline(), line)
+
+    def test_last_line_without_newline_at_eof(self):
+        server = self.serve()
+        a, b = self.join(server, 2)
+        a.send(b"complete\nno newline")
+        a.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(b.readline(), b"complete\n")
+        self.assertEqual(b.readline(), b"no newline\n", "the final partial line is a line")
+        self.assertEqual(self.next_message(server), (a.name, "complete"))
+        self.assertEqual(self.next_message(server), (a.name, "no newline"))
+
+    def test_stdin_last_line_without_newline(self):
+        server = self.serve()
+        (a,) = self.join(server, 1)
+        server.write("typed\r\nand no newline")
+        server.close_stdin()
+        self.assertEqual(a.readline(), b"typed\r\n")
+        self.assertEqual(a.readline(), b"and no newline\n")
 
     def test_peer_line_format(self):
         server = self.serve()
@@ -709,14 +744,15 @@ class Serve(TcpCase):
         self.assertEqual(b.readline(), 'quote " backslash \\ tab \t é\n'.encode())
         self.assertEqual(self.next_message(server, json_mode=True), (a.name, 'quote " backslash \\ tab \t é'))
 
-    def test_json_survives_invalid_utf8(self):
+    def test_json_invalid_utf8_is_data_base64(self):
         server = self.start(["--json", "tcp", "serve", "0", "--bind", LOCAL])
         a, b = self.join(server, 2, json_mode=True)
-        a.send(b"bad \xff\xfe bytes\n")
-        self.assertEqual(b.readline(), b"bad \xff\xfe bytes\n", "relayed byte for byte")
-        peer, data = self.next_message(server, json_mode=True)
-        self.assertEqual(peer, a.name)
-        self.assertTrue(data.startswith("bad ") and data.endswith(" bytes"), data)
+        a.send(b"bad \xff\xfe bytes\r\n")
+        self.assertEqual(b.readline(), b"bad \xff\xfe bytes\r\n", "relayed byte for byte")
+        event = json.loads(server.readline(5))
+        self.assertEqual(list(event), ["event", "peer", "data_base64"], event)
+        self.assertEqual(event["peer"], a.name)
+        self.assertEqual(base64.b64decode(event["data_base64"]), b"bad \xff\xfe bytes")
         b.send(b"still alive\n")
         self.assertEqual(a.readline(), b"still alive\n")
 

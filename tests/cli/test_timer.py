@@ -343,7 +343,8 @@ class Exec(TimerCase):
         self.assertEqual(server.wait(10), 0, server.stderr)
         runtime = time.monotonic() - start
         self.assertGreaterEqual(runtime, 1.0, "it exits only after the commands finished")
-        self.assertEqual(self.rest(server), [], "3 ticks only")
+        events = [json.loads(line) for line in self.rest(server)]
+        self.assertEqual([e["event"] for e in events], ["exec"] * 3, "3 ticks, then their 3 commands")
 
     def test_waits_for_commands_after_last_tick(self):
         done = self.tmp / "done"
@@ -386,6 +387,72 @@ class Exec(TimerCase):
         self.assertExit(result, 0)
         self.assertEqual(result.stdout.splitlines()[1:], ["hi"])
         self.assertEqual(result.stderr, "")
+
+
+class ExecJson(TimerCase):
+    """With --json the stream stays NDJSON: a command's stdout is captured
+    and reported in an `exec` event with its exit status."""
+
+    def events(self, stdout: str) -> list[dict]:
+        events = []
+        for line in stdout.splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                self.fail(f"not one JSON object per line: {line!r} in {stdout!r}")
+            self.assertIn("event", events[-1])
+        return events
+
+    def test_command_output_is_captured(self):
+        result = evtool(["--json", "timer", "--every", "100ms", "--count", "2",
+                         "--exec", "echo hi; echo 'to stderr' >&2; exit 3"])
+        self.assertExit(result, 0)
+        events = self.events(result.stdout)
+        self.json_ticks([json.dumps(e) for e in events if e["event"] == "tick"])
+        execs = [e for e in events if e["event"] == "exec"]
+        self.assertEqual(len(execs), 2, events)
+        self.assertEqual(sorted(e["tick"] for e in execs), [1, 2])
+        for e in execs:
+            self.assertEqual((e["status"], e["stdout"]), (3, "hi\n"), e)
+            self.assertIsInstance(e["pid"], int)
+            self.assertNotIn("signal", e)
+        # The stream only has the events; stderr stays the command's.
+        self.assertEqual(len(events), 4)
+        self.assertEqual(result.stderr.count("to stderr"), 2)
+
+    def test_exec_event_follows_its_tick(self):
+        result = evtool(["--json", "timer", "--after", "10ms", "--exec", "sleep 0.2; echo late"])
+        self.assertExit(result, 0)
+        events = self.events(result.stdout)
+        self.assertEqual([e["event"] for e in events], ["tick", "exec"])
+        self.assertEqual(events[1]["stdout"], "late\n")
+
+    def test_binary_output_is_base64(self):
+        result = evtool(["--json", "timer", "--after", "10ms", "--exec", r"printf 'a\377b'"])
+        self.assertExit(result, 0)
+        exec_event = self.events(result.stdout)[1]
+        self.assertNotIn("stdout", exec_event)
+        self.assertEqual(exec_event["stdout_base64"], "Yf9i")
+
+    def test_no_output_is_an_empty_string(self):
+        result = evtool(["--json", "timer", "--after", "10ms", "--exec", "true"])
+        self.assertExit(result, 0)
+        self.assertEqual(self.events(result.stdout)[1]["stdout"], "")
+
+    def test_killed_command_reports_its_signal(self):
+        result = evtool(["--json", "timer", "--after", "10ms", "--exec", "echo before; kill -9 $$"])
+        self.assertExit(result, 0)
+        exec_event = self.events(result.stdout)[1]
+        self.assertEqual((exec_event["status"], exec_event["signal"]), (137, 9), exec_event)
+        self.assertEqual(exec_event["stdout"], "before\n")
+
+    def test_large_output_does_not_block_the_command(self):
+        # More than a pipe holds: it is read as it comes, capped at 64 KiB.
+        result = evtool(["--json", "timer", "--after", "10ms", "--exec", "head -c 1000000 /dev/zero | tr '\\0' x"])
+        self.assertExit(result, 0)
+        exec_event = self.events(result.stdout)[1]
+        self.assertEqual(exec_event["stdout"], "x" * 65536)
+        self.assertIs(exec_event["stdout_truncated"], True)
 
 
 class Signals(TimerCase):

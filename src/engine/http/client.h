@@ -82,6 +82,9 @@ struct ClientRequest {
   // (unless given here) and Authorization from url's user:password (unless
   // given here). Content-Length / Transfer-Encoding come from the body.
   Headers headers;
+  // Default fields not to send at all (curl's `-H 'Accept:'`): Host,
+  // User-Agent, Accept, Authorization; names compare case-insensitively.
+  std::vector<std::string> omit;
   RequestBody body;
 };
 

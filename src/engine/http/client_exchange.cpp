@@ -4,11 +4,13 @@
 // is a redirect being followed; then the connection goes back to the pool.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "engine/http/client.h"
 #include "engine/http/detail/connection_pool.h"
+#include "engine/util/ascii.h"
 #include "engine/util/base64.h"
 
 namespace ev::http {
@@ -44,10 +46,14 @@ std::string Client::request_head() const {
   auto field = [&h](std::string_view name, std::string_view value) {
     h.append(name).append(": ").append(value).append("\r\n");
   };
-  if (!given.has("Host")) field("Host", url.host_header());
-  if (!opts_.user_agent.empty() && !given.has("User-Agent")) field("User-Agent", opts_.user_agent);
-  if (!given.has("Accept")) field("Accept", "*/*");
-  if (!url.userinfo.empty() && !given.has("Authorization")) field("Authorization", basic_credentials(url.userinfo));
+  auto by_default = [&given, this](std::string_view name) {
+    return !given.has(name) && std::none_of(req_.omit.begin(), req_.omit.end(),
+                                            [name](const std::string& o) { return ascii_iequals(o, name); });
+  };
+  if (by_default("Host")) field("Host", url.host_header());
+  if (!opts_.user_agent.empty() && by_default("User-Agent")) field("User-Agent", opts_.user_agent);
+  if (by_default("Accept")) field("Accept", "*/*");
+  if (!url.userinfo.empty() && by_default("Authorization")) field("Authorization", basic_credentials(url.userinfo));
   for (const auto& [name, value] : given) field(name, value);
   bool wants_length = !req_.body.empty() || req_.method == "POST" || req_.method == "PUT" || req_.method == "PATCH";
   if (wants_length && !given.has("Content-Length") && !given.has("Transfer-Encoding")) {

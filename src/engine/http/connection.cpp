@@ -112,8 +112,11 @@ void Connection::on_header_timeout(int, short, void* self) {
 // Checks a parsed head; false after answering an error.
 bool Connection::begin_request() {
   any_request_ = true;
+  head_parsed_ = true;
   const RequestHead& head = req_.head_;
-  auto uri = head.target == "*" ? std::optional<Uri>(Uri{}) : Uri::parse(head.target);
+  std::optional<Uri> uri = head.target == "*"          ? std::optional<Uri>(Uri{})
+                          : head.target.starts_with('/') ? Uri::parse_origin_form(head.target)
+                                                         : Uri::parse(head.target);
   if (!uri || (head.target.front() != '/' && head.target != "*" && uri->scheme.empty())) {
     fail(400, "invalid request target");
     return false;
@@ -186,7 +189,9 @@ bool Connection::expect_continue(const BodyFraming& framing) {
 }
 
 void Connection::fail(int status, const char* why, std::string_view allow) {
-  if (state_ == State::kHead) req_.head_ = RequestHead{};  // for the log: no request line
+  // For the log: no request line unless this request's head was parsed
+  // (a 413 after Expect: 100-continue logs the real one).
+  if (state_ == State::kHead && !head_parsed_) req_.head_ = RequestHead{};
   state_ = State::kHandling;
   req_.close_ = true;
   if (!allow.empty()) req_.reply_headers().set("Allow", allow);
@@ -202,6 +207,7 @@ void Connection::reply_done(Request& req) {
   if (close) return linger();
   req_.reset();
   state_ = State::kHead;
+  head_parsed_ = false;
   if (!(bev_->enabled() & kRead)) bev_->enable(kRead);
   if (!processing_) process();  // a reply sent later: go on with pipelined input
 }

@@ -176,7 +176,31 @@ void pop_segment(std::string& out) {
   out.erase(slash == std::string::npos ? 0 : slash);
 }
 
+// Moves "#fragment" and "?query" from the end of `text` into `uri`;
+// returns what is left before them.
+std::string_view split_query_and_fragment(std::string_view text, Uri& uri) {
+  if (std::size_t hash = text.find('#'); hash != std::string_view::npos) {
+    uri.fragment = text.substr(hash + 1);
+    uri.has_fragment = true;
+    text = text.substr(0, hash);
+  }
+  if (std::size_t q = text.find('?'); q != std::string_view::npos) {
+    uri.query = text.substr(q + 1);
+    uri.has_query = true;
+    text = text.substr(0, q);
+  }
+  return text;
+}
+
 }  // namespace
+
+std::optional<Uri> Uri::parse_origin_form(std::string_view text, std::string* why) {
+  if (!text.starts_with('/')) return set_why(why, "not an absolute path"), std::nullopt;
+  if (!check_text(text, why)) return std::nullopt;
+  Uri uri;
+  uri.path = split_query_and_fragment(text, uri);
+  return uri;
+}
 
 std::optional<Uri> Uri::parse(std::string_view text, std::string* why) {
   if (!check_text(text, why)) return std::nullopt;
@@ -190,16 +214,7 @@ std::optional<Uri> Uri::parse(std::string_view text, std::string* why) {
     uri.scheme = lower(scheme);
     text.remove_prefix(end_scheme + 1);
   }
-  if (std::size_t hash = text.find('#'); hash != std::string_view::npos) {
-    uri.fragment = text.substr(hash + 1);
-    uri.has_fragment = true;
-    text = text.substr(0, hash);
-  }
-  if (std::size_t q = text.find('?'); q != std::string_view::npos) {
-    uri.query = text.substr(q + 1);
-    uri.has_query = true;
-    text = text.substr(0, q);
-  }
+  text = split_query_and_fragment(text, uri);
   if (text.starts_with("//")) {
     text.remove_prefix(2);
     std::size_t slash = text.find('/');

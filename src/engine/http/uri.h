@@ -30,6 +30,10 @@ struct Uri {
   // non-digits, an unclosed or invalid IPv6 literal, control characters,
   // spaces, malformed percent escapes, or text over 64 KiB.
   static std::optional<Uri> parse(std::string_view text, std::string* why = nullptr);
+  // A request target in origin form (RFC 9112 3.2.1): an absolute path and
+  // an optional query, never an authority, so "//f.txt" is the path
+  // "//f.txt". Checked as parse() checks.
+  static std::optional<Uri> parse_origin_form(std::string_view text, std::string* why = nullptr);
 
   // The port to connect to: port, else 80 for http, 443 for https.
   int effective_port() const;

@@ -66,6 +66,7 @@ class Connection {
   bool processing_ = false;  // inside process(): replies must not recurse into it
   bool peer_eof_ = false;
   bool any_request_ = false;  // a request head was parsed
+  bool head_parsed_ = false;  // the current request's head was parsed
   bool shutting_down_ = false;
   bool closed_ = false;  // destroy() ran
 };

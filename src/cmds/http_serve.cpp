@@ -1,6 +1,8 @@
 // `evtool http serve [DIR]`: a static file server (FileServer) on one
 // http::Server per --threads loop, with --echo, the access log (Common Log
 // Format, or NDJSON), and a graceful stop on SIGINT / SIGTERM.
+#include <sys/stat.h>
+
 #include <ctime>
 #include <stdexcept>
 
@@ -9,6 +11,7 @@
 #include "cmds/http_files.h"
 #include "cmds/server_frame.h"
 #include "engine/http/server.h"
+#include "engine/util/sockaddr.h"
 #include "engine/util/units.h"
 
 namespace evtool {
@@ -146,7 +149,16 @@ void add_http_serve_command(CLI::App& http, Context& ctx) {
   auto o = std::make_shared<ServeOptions>();
   o->server.port = "8080";
   CLI::App* cmd = http.add_subcommand("serve", "Serve a directory over HTTP (static files, listings, --echo)");
-  cmd->add_option("DIR", o->dir, "Directory to serve (default .)")->check(CLI::ExistingDirectory);
+  cmd->add_option("DIR", o->dir, "Directory to serve (default .)")
+      ->check(CLI::Validator(
+          [](std::string& dir) -> std::string {
+            struct stat st {};
+            if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return "";
+            // `http serve 8000` (python -m http.server's habit): the port is an option here.
+            if (ev::parse_port(dir)) return "no directory '" + dir + "'; to listen on port " + dir + ", use --port " + dir;
+            return "no such directory: " + dir;
+          },
+          "DIR"));
   add_server_options(cmd, o->server, kPortOption | kMaxConns | kThreads | kTlsFlags,
                      "TCP port (default 8080; 0: any free port)");
   cmd->add_option("--timeout", o->timeout, "Idle and header-read timeout (default 30s)")->check(kPositiveDuration);

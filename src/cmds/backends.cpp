@@ -36,6 +36,12 @@ std::vector<Row> backend_rows(const Context& ctx) {
   return rows;
 }
 
+// Table lines end where their text does (no padding after the last column).
+std::string_view trim_right(std::string_view line) {
+  while (!line.empty() && line.back() == ' ') line.remove_suffix(1);
+  return line;
+}
+
 Json features_json(int features) {
   Json out = Json::array();
   if (features & ev::kFeatureET) out.push_back("ET");
@@ -47,6 +53,13 @@ Json features_json(int features) {
 int list_backends(const Context& ctx) {
   std::string why;
   std::string chosen = ev::choose_method(ctx.config(), &why);
+  // A --backend that cannot be used (it lacks a --require'd feature, or is
+  // unavailable) is an error about that flag: no table. When --require or
+  // the environment leave nothing, the table shows why, with no default.
+  if (chosen.empty() && !ctx.options.backend.empty()) {
+    ctx.out.error("%s", why.c_str());
+    return kExitFailure;
+  }
   std::vector<Row> rows = backend_rows(ctx);
   if (ctx.out.json()) {
     Json methods = Json::array();
@@ -62,13 +75,13 @@ int list_backends(const Context& ctx) {
   } else {
     char line[256];
     std::snprintf(line, sizeof line, "%-8s %-32s %-10s %s", "BACKEND", "AVAILABLE", "FEATURES", "DEFAULT");
-    ctx.out.line(line);
+    ctx.out.line(trim_right(line));
     for (const Row& r : rows) {
       std::string avail = r.usable ? "yes" : "no (" + r.reason + ")";
       std::string feats = ev::features_string(r.choice.features);
       std::snprintf(line, sizeof line, "%-8s %-32s %-10s %s", r.choice.name.c_str(), avail.c_str(),
                     feats.empty() ? "-" : feats.c_str(), r.choice.name == chosen ? "*" : "");
-      ctx.out.line(line);
+      ctx.out.line(trim_right(line));
     }
     ctx.out.line("default: " + (chosen.empty() ? std::string("none") : chosen));
   }
@@ -108,7 +121,8 @@ int bench_backends(const Context& ctx, DispatchBenchParams params) {
       EvLoopAdapter adapter(*base, params.fds);
       DispatchBenchResult res = run_dispatch_bench(adapter, params);
       if (ctx.out.json()) {
-        results.push_back({{"method", r.choice.name}, {"median_us", res.median_us}, {"min_us", res.min_us}, {"max_us", res.max_us}});
+        results.push_back({{"method", r.choice.name}, {"median_us", round_ms(res.median_us)}, {"min_us", round_ms(res.min_us)},
+                           {"max_us", round_ms(res.max_us)}});
       } else {
         char line[128];
         std::snprintf(line, sizeof line, "%-8s %12.1f %12.1f %12.1f", r.choice.name.c_str(), res.median_us, res.min_us,
@@ -137,13 +151,15 @@ int bench_backends(const Context& ctx, DispatchBenchParams params) {
 void add_backends_command(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<BackendsOptions>();
   CLI::App* cmd = app.add_subcommand("backends", "List the event backends, or benchmark them with --bench");
-  cmd->add_flag("--bench", opts->bench, "Run the dispatch benchmark on every available backend");
+  CLI::Option* bench = cmd->add_flag("--bench", opts->bench, "Run the dispatch benchmark on every available backend");
   cmd->add_option("--fds", opts->params.fds, "Socketpairs in the benchmark (default 1000)")
-      ->check(kPositive)->check(CLI::Range(1, 1000000));
-  cmd->add_option("--active", opts->params.active, "Active pairs per round (default 100, capped at --fds)")->check(kPositive);
-  cmd->add_option("--writes", opts->params.writes, "Writes per round (default 1000)")->check(CLI::Range(0, 100000000));
+      ->check(kPositive)->check(CLI::Range(1, 1000000))->needs(bench);
+  cmd->add_option("--active", opts->params.active, "Active pairs per round (default 100, capped at --fds)")
+      ->check(kPositive)->needs(bench);
+  cmd->add_option("--writes", opts->params.writes, "Writes per round (default 1000)")
+      ->check(CLI::Range(0, 100000000))->needs(bench);
   cmd->add_option("--rounds", opts->params.rounds, "Rounds; the median is reported (default 25)")
-      ->check(kPositive)->check(CLI::Range(1, 100000));
+      ->check(kPositive)->check(CLI::Range(1, 100000))->needs(bench);
   ctx.add_command(cmd, [&ctx, opts] {
     return opts->bench ? bench_backends(ctx, opts->params) : list_backends(ctx);
   });

@@ -135,6 +135,20 @@ class BackendsTable(Case):
         self.assertEqual(self.marked(rows), [])
         self.assertRegex(result.stderr, r"\b(ET|FDS)\b")
 
+    def test_unusable_backend_prints_no_table(self):
+        """Issue 14, item 16: `--require ET --backend poll` fails naming the
+        feature, without printing the table first."""
+        result = evtool(["--require", "ET", "--backend", "poll", "backends"])
+        self.assertExit(result, 1)
+        self.assertEqual(result.stdout, "")
+        self.assertIn("ET", result.stderr)
+
+    def test_no_trailing_spaces(self):
+        result = evtool(["backends"])
+        self.assertExit(result, 0)
+        for line in result.stdout.splitlines():
+            self.assertEqual(line, line.rstrip(), repr(line))
+
     def test_quiet_keeps_data(self):
         rows, default, result = self.table(["-q"])
         self.assertEqual(default, "epoll")
@@ -427,6 +441,20 @@ class Bench(Case):
         self.assertEqual(sorted(rows), sorted(METHODS))
         for name, numbers in rows.items():
             self.assertTrue(numbers and all(n > 0 for n in numbers), f"{name}: {numbers}")
+
+    def test_json_numbers_have_at_most_3_decimals(self):
+        result = evtool(["backends", *SMALL_BENCH, "--json"], timeout=60)
+        self.assertExit(result, 0)
+        for number in re.findall(r'"(?:median|min|max)_us":([0-9.e+-]+)', result.stdout):
+            self.assertRegex(number, r"^\d+(\.\d{1,3})?$")
+
+    def test_benchmark_options_need_bench(self):
+        for args in (["--fds", "10"], ["--active", "5"], ["--writes", "5"], ["--rounds", "2"]):
+            with self.subTest(args=args):
+                result = evtool(["backends", *args])
+                self.assertExit(result, 2)
+                self.assertIn("--bench", result.stderr)
+                self.assertEqual(result.stdout, "")
 
     def test_active_capped_at_fds(self):
         doc = self.bench_json(["--bench", "--fds", "20", "--active", "100", "--writes", "50", "--rounds", "2"])

@@ -532,7 +532,7 @@ void add_common_flags(CLI::App* cmd, ClientFlags& f) {
   cmd->add_option("--max-redirs", f.max_redirs, "Follow at most N redirects (default 10)")
       ->check(CLI::Range(0L, 1000000L))->option_text("N");
   cmd->add_flag("-f,--fail", f.fail, "Exit 6 without writing the body when the status is >= 400");
-  cmd->add_option("--timeout", f.timeout, "Give up the whole transfer after DUR (exit 4)")->check(kPositiveDuration);
+  cmd->add_option("--timeout", f.timeout, "Give up the whole transfer after DUR (exit 4); each retry gets DUR again")->check(kPositiveDuration);
   cmd->add_option("--connect-timeout", f.connect_timeout, "Give up connecting to an address after DUR")
       ->check(kPositiveDuration);
   cmd->add_option("--retries", f.retries, "Retry connect failures and timeouts N times, with backoff (default 0)")

@@ -557,6 +557,59 @@ class HttpClientTest(unittest.TestCase):
         self.assertIn("retry 1 of 2", result.stderr)
         self.assertIn("retry 2 of 2", result.stderr)
 
+    def test_retries_cover_a_transfer_timeout(self) -> None:
+        """Issue 14, item 8: --retries retries a timeout too; each attempt has
+        the whole --timeout. The first connection is never answered, the
+        second is."""
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)
+            held = []
+
+            def serve() -> None:
+                first, _ = listener.accept()
+                held.append(first)  # silent
+                second, _ = listener.accept()
+                second.recv(65536)
+                second.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+                second.close()
+
+            thread = threading.Thread(target=serve, daemon=True)
+            thread.start()
+            result = self.evtool(["-v", "http", "get", "--timeout", "500ms", "--retries", "1",
+                                  f"http://127.0.0.1:{listener.getsockname()[1]}/"], timeout=20)
+            thread.join(5)
+            for conn in held:
+                conn.close()
+        self.assertEqual(result.stdout, b"ok\n")
+        self.assertIn("timed out after", result.stderr)
+        self.assertIn("retry 1 of 1", result.stderr)
+
+    def test_a_timeout_in_the_body_is_not_retried(self) -> None:
+        """Once body bytes went out to stdout, a retry would repeat them: the
+        timeout ends the run (exit 4) with what came."""
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)
+            accepted = []
+
+            def serve() -> None:
+                conn, _ = listener.accept()
+                accepted.append(conn)
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+
+            thread = threading.Thread(target=serve, daemon=True)
+            thread.start()
+            result = self.evtool(["-v", "http", "get", "--timeout", "500ms", "--retries", "2",
+                                  f"http://127.0.0.1:{listener.getsockname()[1]}/"], timeout=20, expect=4)
+            thread.join(5)
+            for conn in accepted:
+                conn.close()
+        self.assertEqual(result.stdout, b"partial")
+        self.assertNotIn("retry 1", result.stderr)
+        self.assertEqual(len(accepted), 1)
+
     def test_malformed_urls(self) -> None:
         for url in ["http://[::1/", "http://host:99999/", "ftp://example/", "not a url"]:
             with self.subTest(url=url):

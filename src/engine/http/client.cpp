@@ -68,8 +68,7 @@ void Client::start(ClientRequest request, Handlers handlers) {
   body_.drain(body_.length());
   stale_retried_ = false;
   started_ = std::chrono::steady_clock::now();
-  if (opts_.total_timeout) total_timer_.add(*opts_.total_timeout);
-  // Begin from the loop, so that even an immediate failure reaches
+  // Begin from the loop (on_retry arms the --timeout of the attempt), so that even an immediate failure reaches
   // on_complete after start() has returned.
   state_ = State::kBackoff;
   retry_timer_.add(Duration(0));
@@ -177,16 +176,30 @@ void Client::schedule_retry(ClientError kind, const std::string& why) {
   ++result_.retries;
   trace_info("%s; retry %d of %d in %s", why.c_str(), result_.retries, opts_.retries,
              format_duration(delay).c_str());
+  resume_ev_.del();
+  stream_ev_.del();
+  total_timer_.del();  // each attempt has its own
   conn_.reset();
+  paused_ = false;
+  body_.drain(body_.length());
   state_ = State::kBackoff;
   retry_timer_.add(delay);
 }
 
 // ---- timers -----------------------------------------------------------
 
+// The attempt's time is up. Retried (with --retries) when nothing of the
+// final response has reached the caller yet and the body can be sent again.
 void Client::on_total_timeout(int, short, void* arg) {
   auto* c = static_cast<Client*>(arg);
-  c->finish(ClientError::kTimeout, "timed out after " + format_duration(*c->opts_.total_timeout));
+  std::string why = "timed out after " + format_duration(*c->opts_.total_timeout);
+  bool nothing_delivered = c->state_ != State::kReadingBody && c->state_ != State::kIdle;
+  if (nothing_delivered && c->req_.body.replayable() && c->result_.retries < c->opts_.retries) {
+    c->connector_.cancel();  // not from inside its callback: this is a timer's
+    c->connect_timer_.del();
+    return c->schedule_retry(ClientError::kTimeout, why);
+  }
+  c->finish(ClientError::kTimeout, why);
 }
 
 void Client::on_connect_timeout(int, short, void* arg) {
@@ -195,7 +208,13 @@ void Client::on_connect_timeout(int, short, void* arg) {
   c->finish(ClientError::kTimeout, "TLS handshake timed out");
 }
 
-void Client::on_retry(int, short, void* arg) { static_cast<Client*>(arg)->begin_attempt(); }
+// Every attempt (the first, then each retry) gets the whole of
+// total_timeout; redirects within an attempt share it.
+void Client::on_retry(int, short, void* arg) {
+  auto* c = static_cast<Client*>(arg);
+  if (c->opts_.total_timeout) c->total_timer_.add(*c->opts_.total_timeout);
+  c->begin_attempt();
+}
 
 // ---- completion ---------------------------------------------------------
 

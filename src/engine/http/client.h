@@ -4,8 +4,9 @@
 //
 // - Connecting: IP literals directly, names through the caller's
 //   dns::Resolver; every address in turn, each within connect_timeout.
-//   Connect failures and connect timeouts are retried `retries` times with
-//   exponential backoff. A kept-alive connection the server closed before
+//   Connect failures and timeouts (connect, or total_timeout before any of
+//   the response reached the caller) are retried `retries` times with
+//   exponential backoff, each attempt with the whole total_timeout. A kept-alive connection the server closed before
 //   answering is replaced by a fresh one once, transparently.
 // - Responses: Content-Length, chunked and close-delimited bodies, decoded
 //   and handed over as they arrive. The caller drains the body Buffer; while
@@ -101,8 +102,8 @@ struct ClientResult {
 
 struct ClientOptions {
   std::optional<Duration> connect_timeout;  // per address; nullopt: the kernel's
-  std::optional<Duration> total_timeout;    // the whole operation
-  int retries = 0;                          // extra attempts after a connect failure or timeout
+  std::optional<Duration> total_timeout;    // each attempt, redirects included
+  int retries = 0;                          // extra attempts after a connect failure or a timeout
   Duration retry_delay = std::chrono::milliseconds(500);  // doubles each retry, at most 30 s
   bool follow_redirects = false;
   int max_redirects = 10;

@@ -70,26 +70,27 @@ std::string log_escape(std::string_view raw) {
   return out;
 }
 
-// One access-log line per reply: Common Log Format, or NDJSON.
-void log_request(const Output& out, const http::Request& req) {
+// One access-log line per reply, once it has left (or its connection
+// ended): Common Log Format with the body bytes sent, or NDJSON.
+void log_request(const Output& out, const http::AccessRecord& rec) {
   if (out.quiet()) return;
+  std::string version = rec.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  if (out.json()) {
+    Json event = {{"event", "request"}, {"remote", rec.peer.host()}, {"peer", peer_name(rec.peer)},
+                  {"method", rec.method}, {"uri", rec.target}, {"http_version", version.substr(5)},
+                  {"status", rec.status}, {"size", rec.body_bytes}, {"time", rfc3339_now()}};
+    if (!rec.complete) event["complete"] = false;  // the connection ended before the reply was out
+    out.json_line(event);
+    return;
+  }
   std::time_t now = std::time(nullptr);
   std::tm tm{};
   localtime_r(&now, &tm);
-  std::string version = req.version_minor() == 0 ? "HTTP/1.0" : "HTTP/1.1";
-  if (out.json()) {
-    char iso[40];
-    std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%S%z", &tm);
-    out.json_line({{"event", "request"}, {"remote", req.peer().host()}, {"peer", peer_name(req.peer())},
-                   {"method", req.method()}, {"uri", req.target()}, {"http_version", version.substr(5)},
-                   {"status", req.status()}, {"size", req.body_bytes()}, {"time", iso}});
-    return;
-  }
   char when[40];
   std::strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", &tm);
-  std::string line = req.method().empty() ? "-" : log_escape(req.method() + " " + req.target()) + " " + version;
-  std::string bytes = req.body_bytes() ? std::to_string(req.body_bytes()) : "-";
-  out.line(req.peer().host() + " - - [" + when + "] \"" + line + "\" " + std::to_string(req.status()) + " " + bytes);
+  std::string line = rec.method.empty() ? "-" : log_escape(rec.method + " " + rec.target) + " " + version;
+  std::string bytes = rec.body_bytes ? std::to_string(rec.body_bytes) : "-";
+  out.line(rec.peer.host() + " - - [" + when + "] \"" + line + "\" " + std::to_string(rec.status) + " " + bytes);
 }
 
 http::ServerSettings settings_for(const ServeOptions& o) {
@@ -114,7 +115,7 @@ class HttpHandler final : public ConnectionHandler {
     const Context& ctx = loop.ctx;
     server_.set_generic_callback([files](http::Request& req) { files->handle(req); });
     if (!o.echo.empty()) server_.set_callback(o.echo, echo_request);
-    server_.set_log_callback([&ctx](const http::Request& req) { log_request(ctx.out, req); });
+    server_.set_log_callback([&ctx](const http::AccessRecord& rec) { log_request(ctx.out, rec); });
     server_.set_error_callback([&ctx](const ev::SocketAddress& peer, const std::string& what) {
       ctx.out.info("%s: %s", peer_name(peer).c_str(), what.c_str());
     });

@@ -38,6 +38,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import ssl
 import subprocess
 import tempfile
@@ -1559,6 +1560,44 @@ class AccessLog(HttpCase):
         self.assertStatus(self.fetch(server.port, "/hello.txt", "DELETE"), 405)
         match = self.clf(server.readline(5))
         self.assertEqual((match["request"], match["status"]), ("DELETE /hello.txt HTTP/1.1", "405"))
+
+    def test_an_aborted_download_logs_the_bytes_sent(self):
+        """Issue 14, item 5: the size logged is what went out of the body (as
+        nginx's $body_bytes_sent), not the file's size, and the line is written
+        when the reply has left, or its connection ended."""
+        size = 40 * MiB
+        with open(self.root / "aborted.bin", "wb") as f:
+            f.truncate(size)
+        self.addCleanup((self.root / "aborted.bin").unlink)
+        for json_log in (False, True):
+            with self.subTest(json=json_log):
+                server = self.serve(*(["--json"] if json_log else []))
+                sock = socket.create_connection((LOCAL, server.port), timeout=IO_TIMEOUT)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * KiB)
+                sock.sendall(build_request("GET", "/aborted.bin"))
+                got = 0
+                while got < 256 * KiB:
+                    got += len(sock.recv(65536))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()  # a reset: the rest never goes out
+                line = server.readline(10)
+                if json_log:
+                    event = json.loads(line)
+                    sent, complete = event["size"], event.get("complete", True)
+                    self.assertEqual(event["status"], 200)
+                    self.assertRegex(event["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
+                else:
+                    match = self.clf(line)
+                    self.assertEqual(match["status"], "200")
+                    sent, complete = int(match["size"]), False
+                self.assertFalse(complete)
+                self.assertGreaterEqual(sent, got - 1024)  # the head is not body
+                self.assertLess(sent, size // 2, line)
+                # A whole one logs the whole size.
+                response = self.fetch(server.port, "/hello.txt")
+                self.assertEqual(response.body, HELLO)
+                line = server.readline(5)
+                self.assertIn(str(len(HELLO)), line)
 
     def test_request_line_is_escaped_as_nginx_does(self):
         """Hardening, finding 8: a quote, a backslash or a control byte from

@@ -922,7 +922,7 @@ TEST_CASE("http server: HTTP/1.1 without Host is 400") {
   CHECK(calls == 1);
 }
 
-TEST_CASE("http server: the log callback runs once per reply with status and body_bytes") {
+TEST_CASE("http server: the log callback runs once per reply, once it has left, with status and body_bytes") {
   auto base = make_test_base();
   auto srv = make_server(*base);
   struct Entry {
@@ -932,7 +932,7 @@ TEST_CASE("http server: the log callback runs once per reply with status and bod
   };
   std::vector<Entry> log;
   srv->set_log_callback(
-      [&](const Request& r) { log.push_back({r.method(), r.target(), r.status(), r.body_bytes()}); });
+      [&](const ev::http::AccessRecord& r) { log.push_back({r.method, r.target, r.status, r.body_bytes}); });
   srv->set_callback("/a", [](Request& r) { r.send_reply(200, "abc"); });
   srv->set_callback("/chunked", [](Request& r) {
     r.send_reply_start(202);

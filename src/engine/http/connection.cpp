@@ -199,7 +199,13 @@ void Connection::fail(int status, const char* why, std::string_view allow) {
 }
 
 void Connection::reply_done(Request& req) {
-  server_.logged(req);
+  if (server_.log_) {
+    Buffer& out = output();
+    AccessRecord rec{req.peer_, req.head_.method, req.head_.target, req.head_.version_minor, req.status_,
+                     0, req.body_bytes_, false};
+    unlogged_.push_back({std::move(rec), req.body_begin_, out.drained_total() + out.length()});
+    log_sent();
+  }
   // After the peer's EOF, requests it sent before are still answered;
   // once none is left, the connection ends.
   bool close = req.close_ || !req.head_.keep_alive() || shutting_down_ || !decoder_.done() ||
@@ -220,7 +226,32 @@ void Connection::linger() {
   if (bev_->flush(kWrite, BufferEvent::Flush::Finished) == 0 && peer_eof_) destroy();
 }
 
+void Connection::log_sent() {
+  std::uint64_t gone = output().drained_total();
+  std::size_t n = 0;
+  for (; n < unlogged_.size() && unlogged_[n].end <= gone; ++n) {
+    AccessRecord& rec = unlogged_[n].rec;
+    rec.body_bytes = rec.body_size;
+    rec.complete = true;
+    server_.logged(rec);
+  }
+  unlogged_.erase(unlogged_.begin(), unlogged_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+// The connection ends: whatever was not handed to the socket never will be.
+void Connection::log_all_pending() {
+  log_sent();
+  std::uint64_t gone = output().drained_total();
+  for (Unlogged& u : unlogged_) {
+    std::uint64_t sent = gone > u.body_begin ? gone - u.body_begin : 0;
+    u.rec.body_bytes = std::min(sent, u.rec.body_size);
+    server_.logged(u.rec);
+  }
+  unlogged_.clear();
+}
+
 void Connection::on_drained() {
+  if (!unlogged_.empty()) log_sent();
   if (state_ == State::kLinger) {
     if (peer_eof_) destroy();
     return;
@@ -288,6 +319,7 @@ void Connection::shutdown() {
 void Connection::destroy() {
   if (closed_) return;
   closed_ = true;
+  if (!unlogged_.empty()) log_all_pending();
   header_timer_.del();
   body_timer_.del();
   bev_->setcb(nullptr, nullptr, nullptr);

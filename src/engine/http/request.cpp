@@ -60,7 +60,9 @@ void Request::write_head(int status, std::string_view reason, std::int64_t conte
   else if (head_.version_minor == 0) append(h, "Connection: keep-alive\r\n");
   for (const auto& [name, value] : reply_headers_) append(h, name, ": ", value), append(h, "\r\n");
   append(h, "\r\n");
-  conn_->output().add(h);
+  Buffer& out = conn_->output();
+  out.add(h);
+  body_begin_ = out.drained_total() + out.length();
 }
 
 void Request::send_reply(int status, Buffer& body, std::string_view reason) {

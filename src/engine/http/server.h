@@ -102,17 +102,32 @@ class Request {
   SocketAddress peer_;
   int status_ = 0;
   std::uint64_t body_bytes_ = 0;
+  std::uint64_t body_begin_ = 0;  // where the body starts in the output's drained_total() count
   bool close_ = false;
   bool replying_ = false;  // a chunked reply has started
   bool chunked_ = false;
 };
 
+// What the access log learns of one reply, once it has left (its last
+// byte handed to the socket) or its connection ended first. body_bytes is
+// what went out of the body, as nginx's $body_bytes_sent: less than
+// body_size for a download cut short.
+struct AccessRecord {
+  SocketAddress peer;
+  std::string method, target;  // empty if the request line was bad
+  int version_minor = 1;
+  int status = 0;
+  std::uint64_t body_bytes = 0;  // sent
+  std::uint64_t body_size = 0;   // the reply's whole body (HEAD: 0)
+  bool complete = false;         // every byte of the reply left
+};
+
 class Server {
  public:
   using Handler = std::function<void(Request& req)>;
-  // Called once per finished reply (also the server's own error replies,
-  // whose method and target may be empty if the request line was bad).
-  using LogCallback = std::function<void(const Request& req)>;
+  // Called once per reply when it has left or its connection ended (also
+  // for the server's own error replies), in the order of the replies.
+  using LogCallback = std::function<void(const AccessRecord& rec)>;
   // Called when a connection fails before any request with a reason its
   // BufferEvent gives (error_detail(): a TLS handshake that went wrong,
   // e.g. a client speaking plain HTTP to HTTPS).
@@ -156,8 +171,8 @@ class Server {
   friend class Request;
   void dispatch(Request& req);
   void closed(detail::Connection* conn);
-  void logged(const Request& req) {
-    if (log_) log_(req);
+  void logged(const AccessRecord& rec) {
+    if (log_) log_(rec);
   }
   // "Date: Tue, 15 Nov 1994 08:12:31 GMT\r\n", recomputed once a second.
   std::string_view date_line();

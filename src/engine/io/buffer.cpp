@@ -601,10 +601,11 @@ void Buffer::resume_callbacks() {
   if (suspended_ == 0 || --suspended_ > 0) return;
   BufferChange pending = pending_;
   pending_ = BufferChange{0, 0, 0};
-  changed(pending.orig_size, pending.n_added, pending.n_deleted);
+  if (pending.n_added || pending.n_deleted) notify(pending);
 }
 
 void Buffer::changed(std::size_t orig, std::size_t added, std::size_t deleted) {
+  drained_total_ += deleted;
   if (added == 0 && deleted == 0) return;
   if (suspended_) {
     if (pending_.n_added == 0 && pending_.n_deleted == 0) pending_.orig_size = orig;
@@ -612,7 +613,10 @@ void Buffer::changed(std::size_t orig, std::size_t added, std::size_t deleted) {
     pending_.n_deleted += deleted;
     return;
   }
-  const BufferChange change{orig, added, deleted};
+  notify(BufferChange{orig, added, deleted});
+}
+
+void Buffer::notify(const BufferChange& change) {
   if (hook_) hook_(hook_owner_, *this, change);
   if (!callbacks_ || callbacks_->entries.empty()) return;
   auto& list = *callbacks_;

@@ -68,6 +68,10 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
 
   std::size_t length() const { return total_; }
+  // Bytes removed from the front since the buffer was made (drained,
+  // written out, moved to another buffer): with length(), where a byte
+  // added now will stand in that count once it is gone.
+  std::uint64_t drained_total() const { return drained_total_; }
   bool empty() const { return total_ == 0; }
   // Bytes stored contiguously in the first segment.
   std::size_t contiguous_space() const;
@@ -197,6 +201,7 @@ class Buffer {
   void drain_front(std::size_t len);
   void free_all();
   void changed(std::size_t orig, std::size_t added, std::size_t deleted);
+  void notify(const BufferChange& change);
   void take_all(Buffer& src, bool at_front);
   bool resolve(const BufferPtr* ptr, detail::Segment*& seg, std::size_t& off, std::size_t& pos) const;
   bool copy_range(detail::Segment* s, std::size_t offset, void* out, std::size_t len) const;
@@ -208,11 +213,12 @@ class Buffer {
   detail::Segment* head_ = nullptr;
   detail::Segment* tail_ = nullptr;  // only the tail may be empty (Inline)
   std::size_t total_ = 0;
+  std::uint64_t drained_total_ = 0;
   bool front_frozen_ = false;
   bool back_frozen_ = false;
+  bool keep_drained_tail_ = true;
   std::unique_ptr<detail::CallbackList> callbacks_;  // allocated on first add_cb
   OwnerHook hook_ = nullptr;
-  bool keep_drained_tail_ = true;
   void* hook_owner_ = nullptr;
   int next_cb_id_ = 1;
   int suspended_ = 0;

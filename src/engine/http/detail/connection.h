@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "engine/core/event.h"
 #include "engine/http/parser.h"
@@ -49,6 +50,10 @@ class Connection {
   bool sending();
   void on_peer_eof();
   void destroy();
+  // The access log: replies queued but not yet out, logged in order as
+  // their last byte leaves; at the end, with what went out of them.
+  void log_sent();
+  void log_all_pending();
 
   Server& server_;
   int fd_;
@@ -69,6 +74,11 @@ class Connection {
   bool head_parsed_ = false;  // the current request's head was parsed
   bool shutting_down_ = false;
   bool closed_ = false;  // destroy() ran
+  struct Unlogged {
+    AccessRecord rec;
+    std::uint64_t body_begin, end;  // in the output's drained_total() count
+  };
+  std::vector<Unlogged> unlogged_;
 };
 
 }  // namespace ev::http::detail

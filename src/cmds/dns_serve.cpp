@@ -36,7 +36,7 @@ bool load_data(const Context& ctx, const ServeOptions& o, ev::dns::ZoneDb& db) {
     std::string why;
     auto zone = ev::dns::load_zone(path, "", ttl, &why);
     if (!zone) {
-      ctx.out.error("--zone %s: %s", path.c_str(), why.c_str());
+      ctx.out.error("--zone: %s", why.c_str());  // why names the file
       ok = false;
       continue;
     }
@@ -48,7 +48,7 @@ bool load_data(const Context& ctx, const ServeOptions& o, ev::dns::ZoneDb& db) {
     std::string why;
     auto hosts = ev::dns::HostsFile::load(path, &why);
     if (!hosts) {
-      ctx.out.error("--hosts %s: %s", path.c_str(), why.c_str());
+      ctx.out.error("--hosts: %s", why.c_str());
       ok = false;
       continue;
     }

@@ -1670,6 +1670,27 @@ class ServeOptions(DnsCase):
         self.assertIn("not-an-ip", result.stderr)
 
 
+    def test_files_that_cannot_be_loaded(self):
+        """Zone and hosts files must be regular files within their bounds
+        (1 GiB, 64 MiB); anything else is one clear error naming the file,
+        and exit 1 as for a missing one."""
+        big_zone = self.write("big.db", "www.t.test A 192.0.2.1\n")
+        os.truncate(big_zone, (1 << 30) + 1)  # a hole: no disk used
+        big_hosts = self.write("big.hosts", "192.0.2.1 www.t.test\n")
+        os.truncate(big_hosts, (64 << 20) + 1)
+        for option, path, why in (("--zone", "/dev/zero", "not a regular file"),
+                                  ("--hosts", "/dev/zero", "not a regular file"),
+                                  ("--zone", self.tmp, "not a regular file"),
+                                  ("--zone", big_zone, "larger than 1 GiB"),
+                                  ("--hosts", big_hosts, "larger than 64 MiB"),
+                                  ("--zone", self.tmp / "missing.db", "No such file")):
+            with self.subTest(option=option, path=path):
+                result = evtool(["dns", "serve", "--port", "0", "--bind", LOCAL, option, path], timeout=10)
+                self.assertExit(result, 1)
+                self.assertEqual(result.stdout, "")  # never listened
+                self.assertIn(f"{option}: {path}: {why}", result.stderr)
+
+
 class ServeForward(DnsCase):
     """--forward to a dnsmasq upstream."""
 

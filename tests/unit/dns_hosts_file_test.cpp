@@ -69,6 +69,12 @@ TEST_CASE("dns hosts file: names, aliases, IPv6, comments") {
   auto loaded = dns::HostsFile::load(f.path, &why);
   REQUIRE(loaded);
   CHECK(loaded->lookup("db", AF_INET).size() == 1);
+
+  CHECK_FALSE(dns::HostsFile::load("/dev/zero", &why));
+  CHECK(why == "/dev/zero: not a regular file");
+  f.resize(dns::kMaxHostsFile + 1);
+  CHECK_FALSE(dns::HostsFile::load(f.path, &why));
+  CHECK(why == f.path + ": larger than 64 MiB");
 }
 
 TEST_SUITE_END();

@@ -53,7 +53,7 @@ HostsFile HostsFile::parse(std::string_view text, std::vector<std::string>* warn
 }
 
 std::optional<HostsFile> HostsFile::load(const std::string& path, std::string* why) {
-  auto text = detail::read_file(path, why);
+  auto text = detail::read_file(path, kMaxHostsFile, why);
   if (!text) return std::nullopt;
   return parse(*text);
 }

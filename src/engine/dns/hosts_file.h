@@ -3,6 +3,7 @@
 // The parser never fails as a whole: a bad line is skipped and reported.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,10 @@
 #include "engine/util/sockaddr.h"
 
 namespace ev::dns {
+
+// HostsFile::load reads at most this much (a large blocklist in hosts form
+// is tens of MiB). Only regular files are read.
+constexpr std::size_t kMaxHostsFile = std::size_t{64} << 20;  // 64 MiB
 
 class HostsFile {
  public:
@@ -21,7 +26,8 @@ class HostsFile {
   };
   // Warnings are "line 3: bad address 'x'".
   static HostsFile parse(std::string_view text, std::vector<std::string>* warnings = nullptr);
-  // Reads and parses `path`; nullopt with `why` when it cannot be read.
+  // Reads and parses `path`; nullopt with `why` ("PATH: reason") when it
+  // cannot be read, is not a regular file or is over kMaxHostsFile.
   static std::optional<HostsFile> load(const std::string& path, std::string* why);
 
   // Addresses of `name` (case-insensitive), of `family` (AF_INET, AF_INET6,

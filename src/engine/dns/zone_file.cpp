@@ -155,7 +155,7 @@ ZoneParseResult parse_zone(std::string_view text, std::string_view origin, std::
 
 std::optional<ZoneParseResult> load_zone(const std::string& path, std::string_view origin, std::uint32_t default_ttl,
                                          std::string* why) {
-  auto text = detail::read_file(path, why);
+  auto text = detail::read_file(path, kMaxZoneFile, why);
   if (!text) return std::nullopt;
   return parse_zone(*text, origin, default_ttl, path);
 }

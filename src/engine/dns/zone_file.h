@@ -11,6 +11,7 @@
 // with its line number, so a typo in one line does not take down a server.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,13 +22,18 @@
 
 namespace ev::dns {
 
+// load_zone reads at most this much: a large zone (10 million names) fits,
+// and a mistaken path cannot take all memory. Only regular files are read.
+constexpr std::size_t kMaxZoneFile = std::size_t{1} << 30;  // 1 GiB
+
 struct ZoneParseResult {
   std::vector<ResourceRecord> records;
   std::vector<std::string> errors;  // "zone.db:12: bad MX data"
 };
 ZoneParseResult parse_zone(std::string_view text, std::string_view origin, std::uint32_t default_ttl,
                            std::string_view file_name = "zone");
-// Reads and parses `path`; nullopt with `why` when it cannot be read.
+// Reads and parses `path`; nullopt with `why` ("PATH: reason") when it
+// cannot be read, is not a regular file or is over kMaxZoneFile.
 std::optional<ZoneParseResult> load_zone(const std::string& path, std::string_view origin,
                                          std::uint32_t default_ttl, std::string* why);
 

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,15 @@ ZoneParseResult parse_zone(std::string_view text, std::string_view origin, std::
 // cannot be read, is not a regular file or is over kMaxZoneFile.
 std::optional<ZoneParseResult> load_zone(const std::string& path, std::string_view origin,
                                          std::uint32_t default_ttl, std::string* why);
+
+// The same, handing each record to `sink` as soon as it is parsed (the
+// sink may move from it) instead of keeping them all: a large zone is
+// never held twice. Return the errors.
+using RecordSink = std::function<void(ResourceRecord& rr)>;
+std::vector<std::string> parse_zone(std::string_view text, std::string_view origin, std::uint32_t default_ttl,
+                                    std::string_view file_name, const RecordSink& sink);
+std::optional<std::vector<std::string>> load_zone(const std::string& path, std::string_view origin,
+                                                  std::uint32_t default_ttl, const RecordSink& sink, std::string* why);
 
 // One record in zone-file syntax on one line: "NAME [TTL] [IN] TYPE DATA"
 // (the CLI's --record). Relative names are taken as absolute.

@@ -153,6 +153,16 @@ TEST_CASE("DNS names: qualify_name and the canonical form") {
   CHECK_FALSE(dns::qualify_name("a..b", "example.com"));
   CHECK_FALSE(dns::qualify_name(std::string(200, 'a').insert(60, ".").insert(120, ".").insert(180, "."),
                                 std::string(60, 'x') + ".com"));
+  // Plain names take a shortcut; its bounds are the round trip's.
+  std::string l63(63, 'a'), l61(61, 'b');
+  CHECK(dns::qualify_name(l63, "") == l63);
+  CHECK_FALSE(dns::qualify_name(l63 + "a", ""));
+  CHECK(dns::qualify_name(l63 + "." + l63 + "." + l63 + "." + l61 + ".", "x") == l63 + "." + l63 + "." + l63 + "." + l61);
+  CHECK_FALSE(dns::qualify_name(l63 + "." + l63 + "." + l63 + "." + l61 + "b.", "x"));  // 256 bytes of wire
+  CHECK(dns::qualify_name(l63 + "." + l63, l63 + "." + l61) == l63 + "." + l63 + "." + l63 + "." + l61);
+  CHECK_FALSE(dns::qualify_name(l63 + "." + l63, l63 + "." + l61 + "b"));
+  CHECK(dns::qualify_name("Www", "Example.COM.") == "Www.Example.COM");  // the case is kept
+  CHECK(dns::qualify_name("a-b_c*", "") == "a-b_c*");
 }
 
 TEST_CASE("DNS names: wire form helpers") {

@@ -23,7 +23,7 @@ struct WireName {
   std::span<const std::uint8_t> bytes() const { return {data.data(), len}; }
 };
 
-bool is_special(std::uint8_t c) {
+constexpr bool is_special(std::uint8_t c) {
   switch (c) {
     case '.': case '\\': case '"': case '(': case ')': case ';': case '@': case '$':
       return true;
@@ -127,6 +127,29 @@ std::string_view strip_root_dot(std::string_view s) {
   return ends_with_unescaped_dot(s) ? s.substr(0, s.size() - 1) : s;
 }
 
+// The wire length of a name whose text is already canonical (labels of
+// printable bytes that need no escape, single dots, an optional final
+// dot), or 0 for any other text: those take the encoding round trip.
+constexpr auto kPlainByte = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x21; c < 0x7f; ++c) plain[c] = !is_special(static_cast<std::uint8_t>(c));
+  return plain;
+}();
+
+std::size_t plain_wire_length(std::string_view text) {
+  std::size_t label = 0;
+  for (char ch : text) {
+    if (ch == '.') {
+      if (label == 0) return 0;
+      label = 0;
+    } else if (!kPlainByte[static_cast<std::uint8_t>(ch)] || ++label > kMaxLabel) {
+      return 0;
+    }
+  }
+  std::size_t wire = text.size() + (label == 0 ? 1 : 2);
+  return text.empty() || wire > kMaxName ? 0 : wire;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- names
@@ -158,6 +181,20 @@ bool valid_name(std::string_view name) {
 std::optional<std::string> qualify_name(std::string_view name, std::string_view origin) {
   if (name.empty()) return std::nullopt;
   if (name == "@") return qualify_name(strip_root_dot(origin).empty() ? "." : origin, "");
+  // Zone files are mostly plain names: join the texts (as the round trip
+  // below would) without encoding and decoding them.
+  if (std::size_t head = plain_wire_length(name)) {
+    std::string_view tail = strip_root_dot(origin);
+    if (name.back() == '.' || tail.empty()) return std::string(strip_root_dot(name));
+    std::size_t tail_wire = plain_wire_length(tail);
+    if (tail_wire && head - 1 + tail_wire > kMaxName) return std::nullopt;
+    if (tail_wire) {
+      std::string out;
+      out.reserve(name.size() + 1 + tail.size());
+      out.append(name).append(1, '.').append(tail);
+      return out;
+    }
+  }
   WireName head, tail;
   if (!encode_name(name, head)) return std::nullopt;
   if (name == "." || ends_with_unescaped_dot(name) || strip_root_dot(origin).empty()) return wire_to_text(head.bytes());

@@ -1325,6 +1325,21 @@ class Serve(DnsCase):
         # Still answering.
         self.assertEqual([r.name for r in query(self.port, "www.example.com", "A").answers], ["www.example.com."])
 
+    def test_bad_edns_options_get_formerr_after_a_cached_answer(self):
+        """An OPT whose options run past its RDATA is FORMERR, also when
+        the same question was just answered (and kept by the answer
+        cache): found by tests/fuzz/dns_edns_fuzz."""
+        qid = 0x5151
+        question = wire_name("www.example.com") + struct.pack("!HH", 1, 1)
+        good = header(qid, ar=1) + question + b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
+        for _ in range(2):
+            self.assertEqual(parse_reply(udp_exchange(self.port, good)).rcode, "NOERROR")
+        for options in (b"\x00\x0a\x00", b"\x00\x0a\x00\x08\x01\x02", b"\x00\x0a\x00\x00\x00"):
+            with self.subTest(options=options):
+                bad = header(qid, ar=1) + question + b"\0" + struct.pack("!HHIH", 41, 1232, 0, len(options)) + options
+                reply = parse_reply(udp_exchange(self.port, bad))
+                self.assertEqual((reply.id, reply.rcode), (qid, "FORMERR"))
+
     def test_burst_of_garbage_then_a_normal_query(self):
         rng = random.Random(1234)
         packets = [bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300))) for _ in range(300)]

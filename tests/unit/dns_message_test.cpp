@@ -188,6 +188,14 @@ TEST_CASE("DNS names: wire form helpers") {
   CHECK(dns::read_wire_name(odd, pos) == "a\\.\\032");
 }
 
+TEST_CASE("DNS EDNS options: whole options only") {
+  CHECK(dns::edns_options_well_formed(Bytes{}));
+  CHECK(dns::edns_options_well_formed(Bytes{0, 10, 0, 2, 1, 2, 0, 3, 0, 0}));  // a cookie's start, then NSID
+  CHECK_FALSE(dns::edns_options_well_formed(Bytes{0, 10, 0}));                // half a header
+  CHECK_FALSE(dns::edns_options_well_formed(Bytes{0, 10, 0, 8, 1, 2}));       // data cut short
+  CHECK_FALSE(dns::edns_options_well_formed(Bytes{0, 3, 0, 0, 0}));          // a stray byte after
+}
+
 TEST_CASE("DNS reverse_name") {
   CHECK(dns::reverse_name("192.0.2.1") == "1.2.0.192.in-addr.arpa");
   CHECK(dns::reverse_name("2001:db8::567:89ab") ==

@@ -383,10 +383,7 @@ const char* Parser::opt(Section section, std::uint16_t cls, std::uint32_t ttl, s
   if (section != Section::Additional) return "OPT outside the additional section";
   if (msg.edns) return "more than one OPT record";
   if (name_.len != 1) return "OPT not owned by the root";
-  for (std::size_t p = begin; p < end;) {  // options: code, length, data
-    if (end - p < 4 || end - p - 4 < u16(p + 2)) return "bad EDNS option";
-    p += 4 + std::size_t{u16(p + 2)};
-  }
+  if (!edns_options_well_formed(pkt_.subspan(begin, end - begin))) return "bad EDNS option";
   Edns& e = msg.edns.emplace();
   e.udp_size = cls;
   e.extended_rcode = static_cast<std::uint8_t>(ttl >> 24);
@@ -398,6 +395,15 @@ const char* Parser::opt(Section section, std::uint16_t cls, std::uint32_t ttl, s
 ParseResult malformed(std::string what) { return {ParseStatus::Malformed, std::move(what)}; }
 
 }  // namespace
+
+bool edns_options_well_formed(std::span<const std::uint8_t> rdata) {
+  for (std::size_t p = 0; p < rdata.size();) {  // code, length, data
+    std::size_t left = rdata.size() - p;
+    if (left < 4 || left - 4 < ((std::size_t{rdata[p + 2]} << 8) | rdata[p + 3])) return false;
+    p += 4 + ((std::size_t{rdata[p + 2]} << 8) | rdata[p + 3]);
+  }
+  return true;
+}
 
 ParseResult parse_message(std::span<const std::uint8_t> packet, Message& out) {
   out = Message{};

@@ -25,22 +25,25 @@ std::string size_text(std::size_t n) {
 
 }  // namespace
 
-std::optional<std::string> read_file(const std::string& path, std::size_t max_size, std::string* why) {
+std::optional<std::string> read_file(const std::string& path, std::size_t max_size, std::string* why, FileKind kind) {
   auto fail = [&](const std::string& what) {
     if (why) *why = path + ": " + what;
     return std::nullopt;
   };
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));  // a FIFO must not block the open
+  bool regular_only = kind == FileKind::Regular;
+  // Opening a FIFO would wait for a writer: not when it is to be refused.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0)));
   if (fd.get() < 0) return fail(std::strerror(errno));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return fail(std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return fail("not a regular file");
+  bool regular = S_ISREG(st.st_mode);
+  if (regular_only && !regular) return fail("not a regular file");
   std::string too_large = "larger than " + size_text(max_size);
-  if (static_cast<std::uint64_t>(st.st_size) > max_size) return fail(too_large);
+  if (regular && static_cast<std::uint64_t>(st.st_size) > max_size) return fail(too_large);
   std::string text;
-  // One read for the whole file as stat sees it, one more to find its end
-  // (it may have grown since, but not past the bound).
-  text.resize(static_cast<std::size_t>(st.st_size) + 1);
+  // A regular file: one read for the whole of it as stat sees it, one more
+  // to find its end (it may have grown since, but not past the bound).
+  text.resize(regular ? static_cast<std::size_t>(st.st_size) + 1 : 16384);
   std::size_t got = 0;
   while (true) {
     if (got == text.size()) {

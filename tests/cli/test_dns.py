@@ -799,6 +799,10 @@ class Resolve(DnsCase):
         result = self.lookup("--short", "-x", "192.0.2.150", "--hosts", hosts)
         self.assertExit(result, 0)
         self.assertEqual(result.stdout, "hostsonly.example.test.\n")
+        dotted = self.write("dotted", "192.0.2.151 Dotted.Example.Test.\n")  # absolute: "Dotted...Test.." was no name
+        result = self.lookup("--short", "-x", "192.0.2.151", "--hosts", dotted)
+        self.assertExit(result, 0)
+        self.assertEqual(result.stdout, "Dotted.Example.Test.\n")
         # ...unless --no-hosts.
         result = self.lookup("--short", "-t", "A", "www.example.test", "--hosts", hosts, "--no-hosts")
         self.assertEqual(result.stdout, "192.0.2.1\n")
@@ -1071,6 +1075,7 @@ host IN A 198.51.100.20
 HOSTS = """# hosts for evtool dns serve
 192.0.2.10   h1.hosts.test h1alias.hosts.test
 2001:db8::10 h1.hosts.test
+192.0.2.11   Dotted.Hosts.Test.
 """
 
 
@@ -1211,6 +1216,9 @@ class Serve(DnsCase):
         self.assertIn("aa", d.flags)
         d = self.dig("-x", "2001:db8::10")
         self.assertEqual([(r[3], r[4]) for r in d.answer], [("PTR", "h1.hosts.test.")], d.text)
+        # An absolute name (found by tests/fuzz/hosts_file_fuzz: no PTR was made).
+        self.assertAnswer(self.dig("dotted.hosts.test", "A"), [("dotted.hosts.test.", 77, "IN", "A", "192.0.2.11")])
+        self.assertAnswer(self.dig("-x", "192.0.2.11"), [("11.2.0.192.in-addr.arpa.", 77, "IN", "PTR", "Dotted.Hosts.Test.")])
 
     def test_case_insensitive_and_echoed(self):
         d = self.dig("WwW.ExAmple.COM", "A")

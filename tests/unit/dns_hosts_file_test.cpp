@@ -15,6 +15,17 @@ namespace dns = ev::dns;
 using dnsfiles::has_warning;
 using dnsfiles::TempFile;
 
+TEST_CASE("dns hosts file: names in presentation form, without a final dot") {
+  auto hosts = dns::HostsFile::parse("192.0.2.1 Www.Example.COM. a\\065b x\\.y\n");
+  REQUIRE(hosts.entries().size() == 3);
+  CHECK(hosts.entries()[0].name == "Www.Example.COM");
+  CHECK(hosts.entries()[1].name == "aAb");
+  CHECK(hosts.entries()[2].name == "x\\.y");
+  CHECK(hosts.reverse(*ev::parse_ip("192.0.2.1")) == "Www.Example.COM");
+  CHECK(hosts.lookup("www.example.com.", AF_INET).size() == 1);
+  CHECK(hosts.lookup("AAB", AF_INET).size() == 1);
+}
+
 TEST_CASE("dns hosts file: names, aliases, IPv6, comments") {
   std::vector<std::string> warnings;
   auto hosts = dns::HostsFile::parse(

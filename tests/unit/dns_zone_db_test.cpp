@@ -286,6 +286,9 @@ TEST_CASE("dns zone: hosts entries and localhost") {
   CHECK(ask(db, "myhost", dns::kTypeA).reply.answers.at(0).ttl == 120);
   CHECK(texts(ask(db, "ALIAS", dns::kTypeA).reply.answers) == std::vector<std::string>{"ALIAS A 192.0.2.7"});
   CHECK(texts(ask(db, "myhost", dns::kTypeAAAA).reply.answers) == std::vector<std::string>{"myhost AAAA 2001:db8::7"});
+  db.add_hosts(dns::HostsFile::parse("192.0.2.8 Dotted.Test.\n"), 120);  // a final dot: the PTR still made
+  CHECK(texts(ask(db, "8.2.0.192.in-addr.arpa", dns::kTypePTR).reply.answers) ==
+        std::vector<std::string>{"8.2.0.192.in-addr.arpa PTR Dotted.Test."});
   // PTR for the canonical name only.
   CHECK(texts(ask(db, "7.2.0.192.in-addr.arpa", dns::kTypePTR).reply.answers) ==
         std::vector<std::string>{"7.2.0.192.in-addr.arpa PTR myhost."});

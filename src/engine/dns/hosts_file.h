@@ -21,7 +21,10 @@ class HostsFile {
  public:
   struct Entry {
     SocketAddress address;
-    std::string name;  // as written (canonical name first on its line)
+    // As written but in the presentation form of message.h (as dig prints
+    // it: "a\065" becomes "aA") and without a final dot, so that name + "."
+    // is absolute. The first name of a line is its canonical one.
+    std::string name;
     bool canonical;
   };
   // Warnings are "line 3: bad address 'x'".

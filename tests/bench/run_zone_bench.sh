@@ -107,24 +107,7 @@ launch() {  # launch NAME PORT: the server in the background, its pid in SERVER_
       "${SPIN[@]}" "$EVTOOL" -q dns serve --bind 127.0.0.1 --port "$port" --zone "$ZONE" \
         >"$TMP/server.out" 2>"$TMP/server.err" & ;;
     nsd)
-      cat >"$dir/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$port
-  server-count: 1
-  username: ""
-  zonesdir: "$TMP"
-  database: ""
-  pidfile: "$dir/nsd.pid"
-  xfrdfile: "$dir/xfrd.state"
-  zonelistfile: "$dir/zone.list"
-  rrl-ratelimit: 0
-  verbosity: 0
-remote-control:
-  control-enable: no
-zone:
-  name: bench.test
-  zonefile: "$ZONE"
-CONF
+      nsd_conf "$dir" "$port" bench.test "$ZONE"
       "${SPIN[@]}" nsd -d -c "$dir/nsd.conf" >"$TMP/server.out" 2>"$TMP/server.err" & ;;
     knot)
       cat >"$dir/knot.conf" <<CONF

@@ -34,21 +34,20 @@ bool load_data(const Context& ctx, const ServeOptions& o, ev::dns::ZoneDb& db) {
   bool ok = true;
   for (const std::string& path : o.zones) {
     std::string why;
-    auto zone = ev::dns::load_zone(path, "", ttl, &why);
-    if (!zone) {
-      ctx.out.error("--zone %s: %s", path.c_str(), why.c_str());
+    auto errors = ev::dns::load_zone(path, "", ttl, [&db](ev::dns::ResourceRecord& rr) { db.add(rr); }, &why);
+    if (!errors) {
+      ctx.out.error("--zone: %s", why.c_str());  // why names the file
       ok = false;
       continue;
     }
-    for (const std::string& e : zone->errors) ctx.out.error("%s", e.c_str());
-    ok = ok && zone->errors.empty();
-    for (auto& rr : zone->records) db.add(std::move(rr));
+    for (const std::string& e : *errors) ctx.out.error("%s", e.c_str());
+    ok = ok && errors->empty();
   }
   for (const std::string& path : o.hosts) {
     std::string why;
     auto hosts = ev::dns::HostsFile::load(path, &why);
     if (!hosts) {
-      ctx.out.error("--hosts %s: %s", path.c_str(), why.c_str());
+      ctx.out.error("--hosts: %s", why.c_str());
       ok = false;
       continue;
     }

@@ -1,12 +1,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the variables set here are the scripts'
 # What the server benchmarks share (run_echo_bench.sh, run_http_bench.sh,
-# run_https_bench.sh and run_soak.sh source it from their own directory, in
-# the source tree or the build tree's copy): pinning, the temporary
+# run_https_bench.sh, run_zone_bench.sh and run_soak.sh source it from their
+# own directory, in the source tree or the build tree's copy;
+# run_dns_bench.sh takes only its NSD configuration): pinning, the temporary
 # directory and cleanup, stopping processes, CPU, memory and descriptor
-# accounting, medians and number formats, and for
-# the HTTP ones nginx, starting and checking servers, wrk runs and the
-# goals table.
+# accounting, medians and number formats, NSD's configuration, and for the
+# HTTP ones nginx, starting and checking servers, wrk runs and the goals
+# table.
 
 # ---- setup -----------------------------------------------------------------
 pin() {  # pin CPU -> the taskset prefix, or nothing
@@ -156,6 +157,32 @@ print_notes() {  # the NOTES, then where the raw results are
   fi
   echo
   echo "Raw results: $RESULTS"
+}
+
+# ---- DNS servers -----------------------------------------------------------
+# nsd_conf DIR PORT ZONE FILE: DIR/nsd.conf for NSD with one server process
+# on 127.0.0.1:PORT, serving zone ZONE from FILE (read as text at start-up,
+# no database), everything it writes in DIR.
+nsd_conf() {
+  mkdir -p "$1"
+  cat >"$1/nsd.conf" <<CONF
+server:
+  ip-address: 127.0.0.1@$2
+  server-count: 1
+  username: ""
+  zonesdir: "$1"
+  database: ""
+  pidfile: "$1/nsd.pid"
+  xfrdfile: "$1/xfrd.state"
+  zonelistfile: "$1/zone.list"
+  rrl-ratelimit: 0
+  verbosity: 0
+remote-control:
+  control-enable: no
+zone:
+  name: $3
+  zonefile: "$4"
+CONF
 }
 
 # ---- HTTP servers ----------------------------------------------------------

@@ -9,6 +9,9 @@
 #     dnsmasq vs `adnshost` on the same list: wall time, median of DNS_REPS.
 # Loopback only; every server is killed on exit.
 set -uo pipefail
+# For nsd_conf only: the helpers below are this script's own.
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh" || exit 2
 BUILD=$(cd "${1:-build}" && pwd)
 EVTOOL=$BUILD/evtool
 SECONDS_EACH=${DNS_SECONDS:-8}
@@ -75,25 +78,7 @@ start_server() {  # name port -> sets server_pid
                --pid-file= --listen-address=127.0.0.1 --bind-interfaces --port="$port" --addn-hosts="$hosts" \
                --cache-size=10000 --log-facility=/dev/null >/dev/null 2>&1 & ;;
     nsd)
-      mkdir -p "$work/nsd"
-      cat >"$work/nsd/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$port
-  server-count: 1
-  username: ""
-  zonesdir: "$work"
-  database: ""
-  pidfile: "$work/nsd/nsd.pid"
-  xfrdfile: "$work/nsd/xfrd.state"
-  zonelistfile: "$work/nsd/zone.list"
-  rrl-ratelimit: 0
-  verbosity: 0
-remote-control:
-  control-enable: no
-zone:
-  name: bench.test
-  zonefile: "$zone"
-CONF
+      nsd_conf "$work/nsd" "$port" bench.test "$zone"
       spawn nsd -d -c "$work/nsd/nsd.conf" >/dev/null 2>&1 & ;;
   esac
   server_pid=$!

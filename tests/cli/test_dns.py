@@ -801,6 +801,10 @@ class Resolve(DnsCase):
         result = self.lookup("--short", "-x", "192.0.2.150", "--hosts", hosts)
         self.assertExit(result, 0)
         self.assertEqual(result.stdout, "hostsonly.example.test.\n")
+        dotted = self.write("dotted", "192.0.2.151 Dotted.Example.Test.\n")  # absolute: "Dotted...Test.." was no name
+        result = self.lookup("--short", "-x", "192.0.2.151", "--hosts", dotted)
+        self.assertExit(result, 0)
+        self.assertEqual(result.stdout, "Dotted.Example.Test.\n")
         # ...unless --no-hosts.
         result = self.lookup("--short", "-t", "A", "www.example.test", "--hosts", hosts, "--no-hosts")
         self.assertEqual(result.stdout, "192.0.2.1\n")
@@ -1154,6 +1158,7 @@ host IN A 198.51.100.20
 HOSTS = """# hosts for evtool dns serve
 192.0.2.10   h1.hosts.test h1alias.hosts.test
 2001:db8::10 h1.hosts.test
+192.0.2.11   Dotted.Hosts.Test.
 """
 
 
@@ -1294,6 +1299,9 @@ class Serve(DnsCase):
         self.assertIn("aa", d.flags)
         d = self.dig("-x", "2001:db8::10")
         self.assertEqual([(r[3], r[4]) for r in d.answer], [("PTR", "h1.hosts.test.")], d.text)
+        # An absolute name (found by tests/fuzz/hosts_file_fuzz: no PTR was made).
+        self.assertAnswer(self.dig("dotted.hosts.test", "A"), [("dotted.hosts.test.", 77, "IN", "A", "192.0.2.11")])
+        self.assertAnswer(self.dig("-x", "192.0.2.11"), [("11.2.0.192.in-addr.arpa.", 77, "IN", "PTR", "Dotted.Hosts.Test.")])
 
     def test_case_insensitive_and_echoed(self):
         d = self.dig("WwW.ExAmple.COM", "A")
@@ -1407,6 +1415,21 @@ class Serve(DnsCase):
         self.assertIsNone(udp_exchange(self.port, response, timeout=0.3))
         # Still answering.
         self.assertEqual([r.name for r in query(self.port, "www.example.com", "A").answers], ["www.example.com."])
+
+    def test_bad_edns_options_get_formerr_after_a_cached_answer(self):
+        """An OPT whose options run past its RDATA is FORMERR, also when
+        the same question was just answered (and kept by the answer
+        cache): found by tests/fuzz/dns_edns_fuzz."""
+        qid = 0x5151
+        question = wire_name("www.example.com") + struct.pack("!HH", 1, 1)
+        good = header(qid, ar=1) + question + b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
+        for _ in range(2):
+            self.assertEqual(parse_reply(udp_exchange(self.port, good)).rcode, "NOERROR")
+        for options in (b"\x00\x0a\x00", b"\x00\x0a\x00\x08\x01\x02", b"\x00\x0a\x00\x00\x00"):
+            with self.subTest(options=options):
+                bad = header(qid, ar=1) + question + b"\0" + struct.pack("!HHIH", 41, 1232, 0, len(options)) + options
+                reply = parse_reply(udp_exchange(self.port, bad))
+                self.assertEqual((reply.id, reply.rcode), (qid, "FORMERR"))
 
     def test_burst_of_garbage_then_a_normal_query(self):
         rng = random.Random(1234)
@@ -1765,6 +1788,27 @@ class ServeOptions(DnsCase):
                         timeout=10)
         self.assertExit(result, 2)
         self.assertIn("not-an-ip", result.stderr)
+
+
+    def test_files_that_cannot_be_loaded(self):
+        """Zone and hosts files must be regular files within their bounds
+        (1 GiB, 64 MiB); anything else is one clear error naming the file,
+        and exit 1 as for a missing one."""
+        big_zone = self.write("big.db", "www.t.test A 192.0.2.1\n")
+        os.truncate(big_zone, (1 << 30) + 1)  # a hole: no disk used
+        big_hosts = self.write("big.hosts", "192.0.2.1 www.t.test\n")
+        os.truncate(big_hosts, (64 << 20) + 1)
+        for option, path, why in (("--zone", "/dev/zero", "not a regular file"),
+                                  ("--hosts", "/dev/zero", "not a regular file"),
+                                  ("--zone", self.tmp, "not a regular file"),
+                                  ("--zone", big_zone, "larger than 1 GiB"),
+                                  ("--hosts", big_hosts, "larger than 64 MiB"),
+                                  ("--zone", self.tmp / "missing.db", "No such file")):
+            with self.subTest(option=option, path=path):
+                result = evtool(["dns", "serve", "--port", "0", "--bind", LOCAL, option, path], timeout=10)
+                self.assertExit(result, 1)
+                self.assertEqual(result.stdout, "")  # never listened
+                self.assertIn(f"{option}: {path}: {why}", result.stderr)
 
 
 class ServeForward(DnsCase):

@@ -32,6 +32,8 @@ struct TempFile {
     path = tmpl;
   }
   ~TempFile() { std::remove(path.c_str()); }
+  // Its size made `size` (a hole at the end: no disk used).
+  void resize(off_t size) const { REQUIRE(truncate(path.c_str(), size) == 0); }
   std::string path;
 };
 

@@ -15,6 +15,17 @@ namespace dns = ev::dns;
 using dnsfiles::has_warning;
 using dnsfiles::TempFile;
 
+TEST_CASE("dns hosts file: names in presentation form, without a final dot") {
+  auto hosts = dns::HostsFile::parse("192.0.2.1 Www.Example.COM. a\\065b x\\.y\n");
+  REQUIRE(hosts.entries().size() == 3);
+  CHECK(hosts.entries()[0].name == "Www.Example.COM");
+  CHECK(hosts.entries()[1].name == "aAb");
+  CHECK(hosts.entries()[2].name == "x\\.y");
+  CHECK(hosts.reverse(*ev::parse_ip("192.0.2.1")) == "Www.Example.COM");
+  CHECK(hosts.lookup("www.example.com.", AF_INET).size() == 1);
+  CHECK(hosts.lookup("AAB", AF_INET).size() == 1);
+}
+
 TEST_CASE("dns hosts file: names, aliases, IPv6, comments") {
   std::vector<std::string> warnings;
   auto hosts = dns::HostsFile::parse(
@@ -69,6 +80,12 @@ TEST_CASE("dns hosts file: names, aliases, IPv6, comments") {
   auto loaded = dns::HostsFile::load(f.path, &why);
   REQUIRE(loaded);
   CHECK(loaded->lookup("db", AF_INET).size() == 1);
+
+  CHECK_FALSE(dns::HostsFile::load("/dev/zero", &why));
+  CHECK(why == "/dev/zero: not a regular file");
+  f.resize(dns::kMaxHostsFile + 1);
+  CHECK_FALSE(dns::HostsFile::load(f.path, &why));
+  CHECK(why == f.path + ": larger than 64 MiB");
 }
 
 TEST_SUITE_END();

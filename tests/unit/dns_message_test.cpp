@@ -153,6 +153,16 @@ TEST_CASE("DNS names: qualify_name and the canonical form") {
   CHECK_FALSE(dns::qualify_name("a..b", "example.com"));
   CHECK_FALSE(dns::qualify_name(std::string(200, 'a').insert(60, ".").insert(120, ".").insert(180, "."),
                                 std::string(60, 'x') + ".com"));
+  // Plain names take a shortcut; its bounds are the round trip's.
+  std::string l63(63, 'a'), l61(61, 'b');
+  CHECK(dns::qualify_name(l63, "") == l63);
+  CHECK_FALSE(dns::qualify_name(l63 + "a", ""));
+  CHECK(dns::qualify_name(l63 + "." + l63 + "." + l63 + "." + l61 + ".", "x") == l63 + "." + l63 + "." + l63 + "." + l61);
+  CHECK_FALSE(dns::qualify_name(l63 + "." + l63 + "." + l63 + "." + l61 + "b.", "x"));  // 256 bytes of wire
+  CHECK(dns::qualify_name(l63 + "." + l63, l63 + "." + l61) == l63 + "." + l63 + "." + l63 + "." + l61);
+  CHECK_FALSE(dns::qualify_name(l63 + "." + l63, l63 + "." + l61 + "b"));
+  CHECK(dns::qualify_name("Www", "Example.COM.") == "Www.Example.COM");  // the case is kept
+  CHECK(dns::qualify_name("a-b_c*", "") == "a-b_c*");
 }
 
 TEST_CASE("DNS names: wire form helpers") {
@@ -176,6 +186,14 @@ TEST_CASE("DNS names: wire form helpers") {
   Bytes odd{3, 'a', '.', ' ', 0};
   pos = 0;
   CHECK(dns::read_wire_name(odd, pos) == "a\\.\\032");
+}
+
+TEST_CASE("DNS EDNS options: whole options only") {
+  CHECK(dns::edns_options_well_formed(Bytes{}));
+  CHECK(dns::edns_options_well_formed(Bytes{0, 10, 0, 2, 1, 2, 0, 3, 0, 0}));  // a cookie's start, then NSID
+  CHECK_FALSE(dns::edns_options_well_formed(Bytes{0, 10, 0}));                // half a header
+  CHECK_FALSE(dns::edns_options_well_formed(Bytes{0, 10, 0, 8, 1, 2}));       // data cut short
+  CHECK_FALSE(dns::edns_options_well_formed(Bytes{0, 3, 0, 0, 0}));          // a stray byte after
 }
 
 TEST_CASE("DNS reverse_name") {

@@ -122,6 +122,12 @@ TEST_CASE("dns resolv.conf: loading a file") {
   CHECK(conf->attempts == 3);
   CHECK_FALSE(dns::load_resolv_conf("/nonexistent/resolv.conf", &why));
   CHECK(why.find("/nonexistent/resolv.conf") != std::string::npos);
+  auto empty = dns::load_resolv_conf("/dev/null", &why);  // any file: /dev/null is an empty one
+  REQUIRE(empty);
+  CHECK(empty->nameservers.empty());
+  f.resize(dns::kMaxResolvConf + 1);
+  CHECK_FALSE(dns::load_resolv_conf(f.path, &why));
+  CHECK(why == f.path + ": larger than 64 MiB");
 }
 
 TEST_SUITE_END();

@@ -197,6 +197,87 @@ TEST_CASE("dns zone: ANY, and MX glue in the additional section") {
   CHECK(ask(db, "www.example.com", dns::kTypeA).reply.additional.empty());
 }
 
+TEST_CASE("dns zone: the closest enclosing zone answers, and empty non-terminals at any depth") {
+  dns::ZoneDb db;
+  db.add(record("example.com", dns::kTypeSOA, "ns.example.com. a.example.com. 1 2 3 4 100"));
+  db.add(record("Sub.Example.com", dns::kTypeSOA, "ns.sub.example.com. a.example.com. 1 2 3 4 200"));
+  db.add(record("a.b.c.d.sub.example.com", dns::kTypeA, "192.0.2.1"));
+  db.add(record("x\\.y.example.com", dns::kTypeA, "192.0.2.2"));  // one label "x.y" (escaped dot)
+  Answer in_sub = ask(db, "nothing.sub.example.com", dns::kTypeA);
+  CHECK(in_sub.reply.header.rcode == dns::kNxDomain);
+  REQUIRE(in_sub.reply.authority.size() == 1);
+  CHECK(in_sub.reply.authority[0].name == "Sub.Example.com");  // as written
+  CHECK(in_sub.reply.authority[0].ttl == 60);
+  for (const char* ent : {"b.c.d.sub.example.com", "C.D.sub.example.com", "d.sub.example.com"}) {
+    CAPTURE(ent);
+    Answer a = ask(db, ent, dns::kTypeA);
+    CHECK(a.reply.header.rcode == dns::kNoError);
+    CHECK(a.reply.answers.empty());
+    CHECK(a.reply.authority.at(0).name == "Sub.Example.com");
+  }
+  CHECK(ask(db, "y.example.com", dns::kTypeA).reply.header.rcode == dns::kNxDomain);  // not above "x\\.y"
+  CHECK(ask(db, "x\\.y.example.com", dns::kTypeA).reply.answers.size() == 1);
+  CHECK(ask(db, "other.test", dns::kTypeA).outcome == dns::ZoneDb::Outcome::NotOurs);
+
+  dns::ZoneDb root;  // the root zone holds every name
+  root.add(record(".", dns::kTypeSOA, "ns. a. 1 2 3 4 5"));
+  CHECK(ask(root, "anything.test", dns::kTypeA).reply.header.rcode == dns::kNxDomain);
+  CHECK(ask(root, "", dns::kTypeSOA).reply.answers.size() == 1);
+}
+
+TEST_CASE("dns zone: records keep the spelling they were added with") {
+  dns::ZoneDb db;
+  db.add(record("example.com", dns::kTypeSOA, "ns.example.com. a.example.com. 1 2 3 4 5"));
+  db.add(record("example.com", dns::kTypeMX, "10 mail.example.com."));
+  db.add(record("mail.example.com", dns::kTypeA, "192.0.2.25"));
+  db.add(record("MAIL.example.com", dns::kTypeAAAA, "2001:db8::25"));
+  db.add(record("Mail.example.com", dns::kTypeA, "192.0.2.25"));  // the same record: not added
+  CHECK(db.size() == 4);
+  CHECK(texts(ask(db, "example.com", dns::kTypeMX).reply.additional) ==
+        std::vector<std::string>{"mail.example.com A 192.0.2.25", "MAIL.example.com AAAA 2001:db8::25"});
+}
+
+TEST_CASE("dns zone: a name with many records") {
+  dns::ZoneDb db;
+  for (int round = 0; round < 2; ++round)  // the second round adds nothing
+    for (int i = 0; i < 300; ++i) db.add(record("many.test", dns::kTypeTXT, "\"" + std::to_string(i) + "\""));
+  db.add(record("many.test", dns::kTypeA, "192.0.2.1"));
+  CHECK(db.size() == 301);
+  Answer txt = ask(db, "many.test", dns::kTypeTXT);
+  REQUIRE(txt.reply.answers.size() == 300);
+  CHECK(txt.reply.answers[0].data_text() == "\"0\"");  // in the order added
+  CHECK(txt.reply.answers[299].data_text() == "\"299\"");
+}
+
+TEST_CASE("dns zone: many names") {
+  dns::ZoneDb db;
+  db.add(record("big.test", dns::kTypeSOA, "ns.big.test. a.big.test. 1 2 3 4 5"));
+  for (int i = 0; i < 200000; ++i) {
+    dns::ResourceRecord rr;
+    rr.name = "h" + std::to_string(i) + ".n" + std::to_string(i % 100) + ".big.test";
+    rr.rdata = {192, 0, 2, static_cast<std::uint8_t>(i)};
+    db.add(rr);
+  }
+  CHECK(db.size() == 200001);
+  CHECK(texts(ask(db, "H199999.n99.big.test", dns::kTypeA).reply.answers) ==
+        std::vector<std::string>{"H199999.n99.big.test A 192.0.2.63"});
+  CHECK(ask(db, "h199999.n98.big.test", dns::kTypeA).reply.header.rcode == dns::kNxDomain);
+  CHECK(ask(db, "n42.big.test", dns::kTypeA).reply.header.rcode == dns::kNoError);
+  CHECK(ask(db, "n100.big.test", dns::kTypeA).reply.header.rcode == dns::kNxDomain);
+}
+
+TEST_CASE("dns zone: owner names in canonical order (RFC 4034 6.1)") {
+  dns::ZoneDb db;
+  // RFC 4034's example, shuffled.
+  for (const char* name : {"z.example", "\\001.z.example", "example", "*.z.example", "yljkjljk.a.example",
+                           "zABC.a.EXAMPLE", "\\200.z.example", "Z.a.example", "a.example", "\\000.z.example"})
+    db.add(record(name, dns::kTypeA, "192.0.2.1"));
+  std::vector<std::string_view> order = db.canonical_names();
+  CHECK(order == std::vector<std::string_view>{"example", "a.example", "yljkjljk.a.example", "Z.a.example",
+                                               "zABC.a.EXAMPLE", "z.example", "\\000.z.example",
+                                               "\\001.z.example", "*.z.example", "\\200.z.example"});
+}
+
 TEST_CASE("dns zone: hosts entries and localhost") {
   dns::ZoneDb db;
   db.add_hosts(dns::HostsFile::parse("192.0.2.7 myhost alias\n2001:db8::7 myhost\n"), 120);
@@ -205,6 +286,9 @@ TEST_CASE("dns zone: hosts entries and localhost") {
   CHECK(ask(db, "myhost", dns::kTypeA).reply.answers.at(0).ttl == 120);
   CHECK(texts(ask(db, "ALIAS", dns::kTypeA).reply.answers) == std::vector<std::string>{"ALIAS A 192.0.2.7"});
   CHECK(texts(ask(db, "myhost", dns::kTypeAAAA).reply.answers) == std::vector<std::string>{"myhost AAAA 2001:db8::7"});
+  db.add_hosts(dns::HostsFile::parse("192.0.2.8 Dotted.Test.\n"), 120);  // a final dot: the PTR still made
+  CHECK(texts(ask(db, "8.2.0.192.in-addr.arpa", dns::kTypePTR).reply.answers) ==
+        std::vector<std::string>{"8.2.0.192.in-addr.arpa PTR Dotted.Test."});
   // PTR for the canonical name only.
   CHECK(texts(ask(db, "7.2.0.192.in-addr.arpa", dns::kTypePTR).reply.answers) ==
         std::vector<std::string>{"7.2.0.192.in-addr.arpa PTR myhost."});

@@ -166,6 +166,33 @@ TEST_CASE("dns zone file: loading a file") {
   CHECK_FALSE(why.empty());
 }
 
+TEST_CASE("dns zone file: records streamed to a sink") {
+  TempFile f("$ORIGIN example.com.\n@ SOA ns h 1 2 3 4 5\nwww A 192.0.2.1\nbad A x\n");
+  std::vector<std::string> names;
+  std::string why;
+  auto errors = dns::load_zone(f.path, "", 300, [&](dns::ResourceRecord& rr) { names.push_back(std::move(rr.name)); }, &why);
+  REQUIRE(errors);
+  CHECK(names == std::vector<std::string>{"example.com", "www.example.com"});
+  REQUIRE(errors->size() == 1);
+  CHECK(errors->at(0).rfind(f.path + ":4: ", 0) == 0);
+}
+
+TEST_CASE("dns zone file: only a regular file, at most kMaxZoneFile") {
+  std::string why;
+  CHECK_FALSE(dns::load_zone("/dev/zero", "example.com", 300, &why));
+  CHECK(why == "/dev/zero: not a regular file");
+  CHECK_FALSE(dns::load_zone("/", "example.com", 300, &why));
+  CHECK(why == "/: not a regular file");
+  TempFile f("www A 192.0.2.1\n");
+  f.resize(dns::kMaxZoneFile + 1);
+  CHECK_FALSE(dns::load_zone(f.path, "example.com", 300, &why));
+  CHECK(why == f.path + ": larger than 1 GiB");
+  f.resize(16);
+  auto zone = dns::load_zone(f.path, "example.com", 300, &why);
+  REQUIRE(zone);
+  CHECK(zone->records.size() == 1);
+}
+
 TEST_CASE("dns parse_record_line: the CLI's --record forms") {
   std::string why;
   auto a = dns::parse_record_line("www.example.com 60 IN A 192.0.2.1", 300, &why);

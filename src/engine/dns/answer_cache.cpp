@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/dns/message.h"
+
 namespace ev::dns {
 namespace {
 
@@ -32,7 +34,7 @@ bool AnswerCache::key_of(std::span<const std::uint8_t> q, std::string& key) {
   if (u16(&q[10]) == 1) {  // OPT: root name, type 41, class = size, ttl, rdlength, rdata
     if (end + 11 > q.size() || q[end] != 0 || u16(&q[end + 1]) != 41 || q[end + 6] != 0) return false;
     std::size_t rdlen = u16(&q[end + 9]);
-    if (end + 11 + rdlen != q.size()) return false;
+    if (end + 11 + rdlen != q.size() || !edns_options_well_formed(q.subspan(end + 11))) return false;  // else FORMERR
     udp = std::max<std::uint16_t>(u16(&q[end + 3]), 512);
   } else if (end != q.size()) {
     return false;

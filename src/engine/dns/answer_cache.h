@@ -4,7 +4,8 @@
 // owner names compress to the question, so they echo its case too).
 //
 // Only plain queries qualify: one question, no other records but an OPT
-// of EDNS version 0. The key is the question (name lower-cased), type,
+// of EDNS version 0 whose options are well formed (one that is not must
+// get FORMERR, never an answer kept for a good one). The key is the question (name lower-cased), type,
 // class and the UDP size the client offered.
 #pragma once
 

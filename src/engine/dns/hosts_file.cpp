@@ -40,11 +40,12 @@ HostsFile HostsFile::parse(std::string_view text, std::vector<std::string>* warn
     if (!addr) return warn(number, "bad address " + quoted(first));
     bool canonical = true;
     for (std::string_view name = next_word(rest); !name.empty(); name = next_word(rest)) {
-      if (!valid_name(name) || name == ".") {
+      auto text = qualify_name(name, "");  // "Www.Example.COM." -> "Www.Example.COM"
+      if (!text || text->empty()) {
         warn(number, "bad host name " + quoted(name));
         continue;
       }
-      hosts.entries_.push_back({*addr, std::string(name), canonical});
+      hosts.entries_.push_back({*addr, std::move(*text), canonical});
       canonical = false;
     }
     if (canonical) warn(number, "address without a name");
@@ -53,7 +54,7 @@ HostsFile HostsFile::parse(std::string_view text, std::vector<std::string>* warn
 }
 
 std::optional<HostsFile> HostsFile::load(const std::string& path, std::string* why) {
-  auto text = detail::read_file(path, why);
+  auto text = detail::read_file(path, kMaxHostsFile, why);
   if (!text) return std::nullopt;
   return parse(*text);
 }

@@ -3,6 +3,7 @@
 // The parser never fails as a whole: a bad line is skipped and reported.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,16 +13,24 @@
 
 namespace ev::dns {
 
+// HostsFile::load reads at most this much (a large blocklist in hosts form
+// is tens of MiB). Only regular files are read.
+constexpr std::size_t kMaxHostsFile = std::size_t{64} << 20;  // 64 MiB
+
 class HostsFile {
  public:
   struct Entry {
     SocketAddress address;
-    std::string name;  // as written (canonical name first on its line)
+    // As written but in the presentation form of message.h (as dig prints
+    // it: "a\065" becomes "aA") and without a final dot, so that name + "."
+    // is absolute. The first name of a line is its canonical one.
+    std::string name;
     bool canonical;
   };
   // Warnings are "line 3: bad address 'x'".
   static HostsFile parse(std::string_view text, std::vector<std::string>* warnings = nullptr);
-  // Reads and parses `path`; nullopt with `why` when it cannot be read.
+  // Reads and parses `path`; nullopt with `why` ("PATH: reason") when it
+  // cannot be read, is not a regular file or is over kMaxHostsFile.
   static std::optional<HostsFile> load(const std::string& path, std::string* why);
 
   // Addresses of `name` (case-insensitive), of `family` (AF_INET, AF_INET6,

@@ -23,7 +23,7 @@ struct WireName {
   std::span<const std::uint8_t> bytes() const { return {data.data(), len}; }
 };
 
-bool is_special(std::uint8_t c) {
+constexpr bool is_special(std::uint8_t c) {
   switch (c) {
     case '.': case '\\': case '"': case '(': case ')': case ';': case '@': case '$':
       return true;
@@ -127,6 +127,29 @@ std::string_view strip_root_dot(std::string_view s) {
   return ends_with_unescaped_dot(s) ? s.substr(0, s.size() - 1) : s;
 }
 
+// The wire length of a name whose text is already canonical (labels of
+// printable bytes that need no escape, single dots, an optional final
+// dot), or 0 for any other text: those take the encoding round trip.
+constexpr auto kPlainByte = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x21; c < 0x7f; ++c) plain[c] = !is_special(static_cast<std::uint8_t>(c));
+  return plain;
+}();
+
+std::size_t plain_wire_length(std::string_view text) {
+  std::size_t label = 0;
+  for (char ch : text) {
+    if (ch == '.') {
+      if (label == 0) return 0;
+      label = 0;
+    } else if (!kPlainByte[static_cast<std::uint8_t>(ch)] || ++label > kMaxLabel) {
+      return 0;
+    }
+  }
+  std::size_t wire = text.size() + (label == 0 ? 1 : 2);
+  return text.empty() || wire > kMaxName ? 0 : wire;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- names
@@ -165,6 +188,20 @@ bool valid_name(std::string_view name) {
 std::optional<std::string> qualify_name(std::string_view name, std::string_view origin) {
   if (name.empty()) return std::nullopt;
   if (name == "@") return qualify_name(strip_root_dot(origin).empty() ? "." : origin, "");
+  // Zone files are mostly plain names: join the texts (as the round trip
+  // below would) without encoding and decoding them.
+  if (std::size_t head = plain_wire_length(name)) {
+    std::string_view tail = strip_root_dot(origin);
+    if (name.back() == '.' || tail.empty()) return std::string(strip_root_dot(name));
+    std::size_t tail_wire = plain_wire_length(tail);
+    if (tail_wire && head - 1 + tail_wire > kMaxName) return std::nullopt;
+    if (tail_wire) {
+      std::string out;
+      out.reserve(name.size() + 1 + tail.size());
+      out.append(name).append(1, '.').append(tail);
+      return out;
+    }
+  }
   WireName head, tail;
   if (!encode_name(name, head)) return std::nullopt;
   if (name == "." || ends_with_unescaped_dot(name) || strip_root_dot(origin).empty()) return wire_to_text(head.bytes());
@@ -353,10 +390,7 @@ const char* Parser::opt(Section section, std::uint16_t cls, std::uint32_t ttl, s
   if (section != Section::Additional) return "OPT outside the additional section";
   if (msg.edns) return "more than one OPT record";
   if (name_.len != 1) return "OPT not owned by the root";
-  for (std::size_t p = begin; p < end;) {  // options: code, length, data
-    if (end - p < 4 || end - p - 4 < u16(p + 2)) return "bad EDNS option";
-    p += 4 + std::size_t{u16(p + 2)};
-  }
+  if (!edns_options_well_formed(pkt_.subspan(begin, end - begin))) return "bad EDNS option";
   Edns& e = msg.edns.emplace();
   e.udp_size = cls;
   e.extended_rcode = static_cast<std::uint8_t>(ttl >> 24);
@@ -368,6 +402,15 @@ const char* Parser::opt(Section section, std::uint16_t cls, std::uint32_t ttl, s
 ParseResult malformed(std::string what) { return {ParseStatus::Malformed, std::move(what)}; }
 
 }  // namespace
+
+bool edns_options_well_formed(std::span<const std::uint8_t> rdata) {
+  for (std::size_t p = 0; p < rdata.size();) {  // code, length, data
+    std::size_t left = rdata.size() - p;
+    if (left < 4 || left - 4 < ((std::size_t{rdata[p + 2]} << 8) | rdata[p + 3])) return false;
+    p += 4 + ((std::size_t{rdata[p + 2]} << 8) | rdata[p + 3]);
+  }
+  return true;
+}
 
 ParseResult parse_message(std::span<const std::uint8_t> packet, Message& out) {
   out = Message{};

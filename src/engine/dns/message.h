@@ -195,6 +195,10 @@ std::vector<std::uint8_t> build_message(const Message& msg, std::size_t max_size
 // stale or spoofed packet, to be ignored rather than taken.
 bool is_reply_to(const Message& reply, std::uint16_t id, const Question& asked, bool exact_case);
 
+// True if the RDATA of an OPT record is whole options one after the other
+// (code, length, data: RFC 6891 6.1.2), as parse_message requires.
+bool edns_options_well_formed(std::span<const std::uint8_t> rdata);
+
 // Reverse-lookup name of an address: "1.2.0.192.in-addr.arpa" or the ip6.arpa
 // nibble form. nullopt if `ip` is not an IP literal.
 std::optional<std::string> reverse_name(std::string_view ip);

@@ -142,7 +142,7 @@ ResolvConf parse_resolv_conf(std::string_view text) {
 }
 
 std::optional<ResolvConf> load_resolv_conf(const std::string& path, std::string* why) {
-  auto text = detail::read_file(path, why);
+  auto text = detail::read_file(path, kMaxResolvConf, why, detail::FileKind::Any);
   if (!text) return std::nullopt;
   return parse_resolv_conf(*text);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,8 +38,13 @@ struct ResolvConf {
   std::vector<std::string> warnings;  // "line 3: unknown option 'foo'"
 };
 
+// load_resolv_conf reads at most this much (any file: /dev/null is an empty
+// configuration).
+constexpr std::size_t kMaxResolvConf = std::size_t{64} << 20;  // 64 MiB
+
 ResolvConf parse_resolv_conf(std::string_view text);
-// Reads and parses `path`; nullopt with `why` when it cannot be read.
+// Reads and parses `path`; nullopt with `why` ("PATH: reason") when it
+// cannot be read or is over kMaxResolvConf.
 std::optional<ResolvConf> load_resolv_conf(const std::string& path, std::string* why);
 
 }  // namespace ev::dns

@@ -2,6 +2,8 @@
 // into logical ones (parentheses), then each is a directive or a record.
 #include "engine/dns/zone_file.h"
 
+#include <algorithm>
+
 #include "engine/dns/detail/config_text.h"
 
 namespace ev::dns {
@@ -16,9 +18,10 @@ using detail::quoted;
 // or a directive.
 class ZoneParser {
  public:
-  ZoneParser(std::string_view origin, std::uint32_t default_ttl, std::string_view file, ZoneParseResult& out)
+  ZoneParser(std::string_view origin, std::uint32_t default_ttl, std::string_view file,
+             std::vector<std::string>& errors, const RecordSink& sink)
       : origin_(qualify_name(origin.empty() ? "." : origin, "").value_or("")), ttl_(default_ttl), file_(file),
-        out_(out) {}
+        errors_(errors), sink_(sink) {}
   void physical_line(std::string_view text, int number);
   void finish();
 
@@ -29,13 +32,14 @@ class ZoneParser {
   void record(std::string_view rest, bool blank_owner);
   void error(const std::string& what) { error_at(start_line_, what); }
   void error_at(int line, const std::string& what) {
-    out_.errors.push_back(file_.empty() ? what : std::string(file_) + ":" + std::to_string(line) + ": " + what);
+    errors_.push_back(file_.empty() ? what : std::string(file_) + ":" + std::to_string(line) + ": " + what);
   }
 
   std::string origin_;
   std::uint32_t ttl_;
   std::string_view file_;
-  ZoneParseResult& out_;
+  std::vector<std::string>& errors_;
+  const RecordSink& sink_;
   std::optional<std::string> owner_;  // the previous owner, for lines starting with white space
   std::string logical_;
   int start_line_ = 0, line_ = 0, depth_ = 0;
@@ -58,6 +62,13 @@ void ZoneParser::physical_line(std::string_view text, int number) {
 // Appends `text` to the logical line without its comment, parentheses
 // turned into spaces; quotes and escapes protect ';' and parentheses.
 void ZoneParser::scan(std::string_view text) {
+  // Most lines have nothing to remove: copied whole (a plain loop, as
+  // find_first_of calls memchr once per byte).
+  auto special = [](char c) { return c == '\\' || c == '"' || c == ';' || c == '(' || c == ')'; };
+  if (std::none_of(text.begin(), text.end(), special)) {
+    logical_ += text;
+    return;
+  }
   bool in_quote = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -138,38 +149,57 @@ void ZoneParser::record(std::string_view rest, bool blank_owner) {
   auto rr = make_record(*owner_ + ".", *type, ttl.value_or(ttl_), rest, origin_, &why);
   if (!rr) return error(why);
   rr->rclass = cls.value_or(kClassIN);
-  out_.records.push_back(std::move(*rr));
+  sink_(*rr);
 }
 
 }  // namespace
 
+std::vector<std::string> parse_zone(std::string_view text, std::string_view origin, std::uint32_t default_ttl,
+                                    std::string_view file_name, const RecordSink& sink) {
+  std::vector<std::string> errors;
+  if (!valid_name(origin)) errors.push_back(std::string(file_name) + ": bad origin " + quoted(origin));
+  ZoneParser parser(origin, default_ttl, file_name, errors, sink);
+  detail::for_each_line(text, [&](std::string_view line, int number) { parser.physical_line(line, number); });
+  parser.finish();
+  return errors;
+}
+
 ZoneParseResult parse_zone(std::string_view text, std::string_view origin, std::uint32_t default_ttl,
                            std::string_view file_name) {
   ZoneParseResult result;
-  if (!valid_name(origin)) result.errors.push_back(std::string(file_name) + ": bad origin " + quoted(origin));
-  ZoneParser parser(origin, default_ttl, file_name, result);
-  detail::for_each_line(text, [&](std::string_view line, int number) { parser.physical_line(line, number); });
-  parser.finish();
+  result.errors = parse_zone(text, origin, default_ttl, file_name,
+                             [&](ResourceRecord& rr) { result.records.push_back(std::move(rr)); });
   return result;
+}
+
+std::optional<std::vector<std::string>> load_zone(const std::string& path, std::string_view origin,
+                                                  std::uint32_t default_ttl, const RecordSink& sink, std::string* why) {
+  auto text = detail::read_file(path, kMaxZoneFile, why);
+  if (!text) return std::nullopt;
+  return parse_zone(*text, origin, default_ttl, path, sink);
 }
 
 std::optional<ZoneParseResult> load_zone(const std::string& path, std::string_view origin, std::uint32_t default_ttl,
                                          std::string* why) {
-  auto text = detail::read_file(path, why);
-  if (!text) return std::nullopt;
-  return parse_zone(*text, origin, default_ttl, path);
+  ZoneParseResult result;
+  auto errors = load_zone(path, origin, default_ttl, [&](ResourceRecord& rr) { result.records.push_back(std::move(rr)); }, why);
+  if (!errors) return std::nullopt;
+  result.errors = std::move(*errors);
+  return result;
 }
 
 std::optional<ResourceRecord> parse_record_line(std::string_view line, std::uint32_t default_ttl, std::string* why) {
   while (!line.empty() && is_space(line.front())) line.remove_prefix(1);
-  ZoneParseResult result;
-  ZoneParser parser("", default_ttl, "", result);
+  std::vector<std::string> errors;
+  std::vector<ResourceRecord> records;
+  RecordSink keep = [&](ResourceRecord& rr) { records.push_back(std::move(rr)); };
+  ZoneParser parser("", default_ttl, "", errors, keep);
   parser.physical_line(line, 1);
   parser.finish();
-  std::string problem = !result.errors.empty()      ? result.errors.front()
-                        : result.records.size() != 1 ? "expected 'NAME [TTL] [IN] TYPE DATA'"
-                                                     : "";
-  if (problem.empty()) return std::move(result.records.front());
+  std::string problem = !errors.empty()        ? errors.front()
+                        : records.size() != 1 ? "expected 'NAME [TTL] [IN] TYPE DATA'"
+                                              : "";
+  if (problem.empty()) return std::move(records.front());
   if (why) *why = std::move(problem);
   return std::nullopt;
 }

@@ -11,7 +11,9 @@
 // with its line number, so a typo in one line does not take down a server.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,15 +23,29 @@
 
 namespace ev::dns {
 
+// load_zone reads at most this much: a large zone (10 million names) fits,
+// and a mistaken path cannot take all memory. Only regular files are read.
+constexpr std::size_t kMaxZoneFile = std::size_t{1} << 30;  // 1 GiB
+
 struct ZoneParseResult {
   std::vector<ResourceRecord> records;
   std::vector<std::string> errors;  // "zone.db:12: bad MX data"
 };
 ZoneParseResult parse_zone(std::string_view text, std::string_view origin, std::uint32_t default_ttl,
                            std::string_view file_name = "zone");
-// Reads and parses `path`; nullopt with `why` when it cannot be read.
+// Reads and parses `path`; nullopt with `why` ("PATH: reason") when it
+// cannot be read, is not a regular file or is over kMaxZoneFile.
 std::optional<ZoneParseResult> load_zone(const std::string& path, std::string_view origin,
                                          std::uint32_t default_ttl, std::string* why);
+
+// The same, handing each record to `sink` as soon as it is parsed (the
+// sink may move from it) instead of keeping them all: a large zone is
+// never held twice. Return the errors.
+using RecordSink = std::function<void(ResourceRecord& rr)>;
+std::vector<std::string> parse_zone(std::string_view text, std::string_view origin, std::uint32_t default_ttl,
+                                    std::string_view file_name, const RecordSink& sink);
+std::optional<std::vector<std::string>> load_zone(const std::string& path, std::string_view origin,
+                                                  std::uint32_t default_ttl, const RecordSink& sink, std::string* why);
 
 // One record in zone-file syntax on one line: "NAME [TTL] [IN] TYPE DATA"
 // (the CLI's --record). Relative names are taken as absolute.

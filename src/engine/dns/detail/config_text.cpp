@@ -1,35 +1,62 @@
 #include "engine/dns/detail/config_text.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
-#include <cstdio>
+#include <cstdint>
 #include <cstring>
-#include <memory>
+#include <utility>
+
+#include "engine/util/socket.h"
 
 namespace ev::dns::detail {
 
 namespace {
-constexpr std::size_t kMaxFileSize = std::size_t{64} << 20;
+
+// "1 GiB", "64 MiB", "100 bytes": a bound, for messages.
+std::string size_text(std::size_t n) {
+  for (auto [shift, unit] : {std::pair<int, const char*>{30, " GiB"}, {20, " MiB"}, {10, " KiB"}})
+    if (n >= (std::size_t{1} << shift) && n % (std::size_t{1} << shift) == 0) return std::to_string(n >> shift) + unit;
+  return std::to_string(n) + " bytes";
+}
+
 }  // namespace
 
-std::optional<std::string> read_file(const std::string& path, std::string* why) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) {
-    if (why) *why = path + ": " + std::strerror(errno);
+std::optional<std::string> read_file(const std::string& path, std::size_t max_size, std::string* why, FileKind kind) {
+  auto fail = [&](const std::string& what) {
+    if (why) *why = path + ": " + what;
     return std::nullopt;
-  }
+  };
+  bool regular_only = kind == FileKind::Regular;
+  // Opening a FIFO would wait for a writer: not when it is to be refused.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0)));
+  if (fd.get() < 0) return fail(std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return fail(std::strerror(errno));
+  bool regular = S_ISREG(st.st_mode);
+  if (regular_only && !regular) return fail("not a regular file");
+  std::string too_large = "larger than " + size_text(max_size);
+  if (regular && static_cast<std::uint64_t>(st.st_size) > max_size) return fail(too_large);
   std::string text;
-  char buf[16384];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, f.get())) {
-    text.append(buf, n);
-    if (text.size() > kMaxFileSize) {
-      if (why) *why = path + ": file too large";
-      return std::nullopt;
+  // A regular file: one read for the whole of it as stat sees it, one more
+  // to find its end (it may have grown since, but not past the bound).
+  text.resize(regular ? static_cast<std::size_t>(st.st_size) + 1 : 16384);
+  std::size_t got = 0;
+  while (true) {
+    if (got == text.size()) {
+      if (text.size() > max_size) return fail(too_large);
+      text.resize(std::min(max_size + 1, text.size() * 2));
     }
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(std::string("read error: ") + std::strerror(errno));
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
   }
-  if (std::ferror(f.get())) {
-    if (why) *why = path + ": read error";
-    return std::nullopt;
-  }
+  text.resize(got);
   return text;
 }
 

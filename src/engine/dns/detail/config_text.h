@@ -11,9 +11,13 @@
 
 namespace ev::dns::detail {
 
-// The whole file, at most 64 MiB (never slurp /dev/zero forever); nullopt
-// with "PATH: reason" in `why` otherwise.
-std::optional<std::string> read_file(const std::string& path, std::string* why);
+// The whole file, at most `max_size` bytes; nullopt with "PATH: reason" in
+// `why` otherwise ("larger than 1 GiB"). Regular: a device, FIFO or
+// directory is refused before anything is read (/dev/zero would never
+// end). Any: those are read too, up to the bound (/dev/null is empty).
+enum class FileKind { Regular, Any };
+std::optional<std::string> read_file(const std::string& path, std::size_t max_size, std::string* why,
+                                     FileKind kind = FileKind::Regular);
 
 constexpr bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';

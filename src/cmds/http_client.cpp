@@ -316,13 +316,23 @@ int exit_code_for(http::ClientError e) {
 
 // ---- the transfer ---------------------------------------------------------
 
+// A progress bar on stderr when it is a terminal and the body goes
+// elsewhere: to -o FILE, or to a stdout redirected to a file or a pipe
+// (as curl does); never with -q, nor when --json collects the body.
+bool wants_progress(const Context& ctx, const ClientFlags& f) {
+  if (ctx.out.quiet() || !::isatty(STDERR_FILENO)) return false;
+  bool to_stdout = f.output.empty() || f.output == "-";
+  if (!to_stdout) return true;
+  return !ctx.out.json() && !::isatty(STDOUT_FILENO);
+}
+
 class Transfer {
  public:
   Transfer(const Context& ctx, const ClientFlags& f, ev::EventBase& base, http::ClientOptions opts)
       : ctx_(ctx), flags_(f), base_(base), client_(base, std::move(opts)),
         sink_(base, f.output == "-" ? "" : f.output, [this](int err) { sink_done(err); }),
         collect_(ctx.out.json() && f.output.empty()),
-        progress_wanted_(!f.output.empty() && f.output != "-" && ::isatty(STDERR_FILENO) && !ctx.out.quiet()) {}
+        progress_wanted_(wants_progress(ctx, f)) {}
 
   int run(http::ClientRequest req) {
     StopSignals stop(base_, [this](int signum) { stop_with(signum == SIGINT ? kExitInterrupted : kExitFailure); });

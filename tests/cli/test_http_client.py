@@ -24,7 +24,9 @@ import email.policy
 import hashlib
 import json
 import os
+import pty
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -609,6 +611,43 @@ class HttpClientTest(unittest.TestCase):
         self.assertEqual(result.stdout, b"partial")
         self.assertNotIn("retry 1", result.stderr)
         self.assertEqual(len(accepted), 1)
+
+    def stderr_on_a_terminal(self, args: list, stdout) -> str:
+        """Runs evtool with stderr on a pseudo-terminal; what it wrote there."""
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([et.EVTOOL, *args], stdin=subprocess.DEVNULL, stdout=stdout, stderr=slave,
+                                env=et.environment(CLEAN_ENV))
+        os.close(slave)
+        chunks = []
+        try:
+            while True:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # EIO: the child closed its end
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+        finally:
+            os.close(master)
+            self.assertEqual(proc.wait(30), 0)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def test_progress_bar_on_a_terminal(self) -> None:
+        """CLI.md: on a TTY, a transfer to -o FILE shows a progress bar on
+        stderr; issue 14 item 14: so does one to a redirected stdout, as curl
+        does. Never with -q, nor when stderr is not a terminal."""
+        out = os.path.join(self.tmp.name, "out")
+        bar = re.compile(r"\[#+ *\] +100\.0%")
+        self.assertRegex(self.stderr_on_a_terminal(["http", "get", "-o", out, self.url("/text")], None), bar)
+        with open(out, "wb") as redirected:
+            self.assertRegex(self.stderr_on_a_terminal(["http", "get", self.url("/text")], redirected), bar)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), b"hello, world\n")
+        with open(out, "wb") as redirected:
+            self.assertEqual(self.stderr_on_a_terminal(["-q", "http", "get", self.url("/text")], redirected), "")
+        result = self.evtool(["http", "get", "-o", out, self.url("/text")])  # stderr is a pipe here
+        self.assertEqual(result.stderr, "")
 
     def test_malformed_urls(self) -> None:
         for url in ["http://[::1/", "http://host:99999/", "ftp://example/", "not a url"]:

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cmds/http_file_cache.h"
+#include "cmds/http_listing.h"
 #include "cmds/http_range.h"
 #include "engine/util/ascii.h"
 
@@ -278,37 +279,17 @@ void FileServer::serve_listing(http::Request& req, const std::string& relative, 
     ::close(dirfd);
     return req.send_error(500, "cannot read the directory");
   }
-  struct Entry {
-    std::string name;
-    bool is_dir;
-    off_t size;
-    time_t mtime;
-  };
-  std::vector<Entry> entries;
+  std::vector<ListingEntry> entries;
   while (dirent* d = ::readdir(dir)) {
     std::string name = d->d_name;
     if (name == "." || name == "..") continue;
     struct stat st {};
     if (::fstatat(dirfd, d->d_name, &st, 0) != 0) continue;  // dangling link
-    entries.push_back({name, S_ISDIR(st.st_mode), st.st_size, st.st_mtim.tv_sec});
+    entries.push_back({name, S_ISDIR(st.st_mode), static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec});
   }
   ::closedir(dir);
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.is_dir != b.is_dir ? a.is_dir : a.name < b.name;
-  });
-  std::string title = http::html_escape("/" + relative + (relative.empty() ? "" : "/"));
-  std::string page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
-                     "</title></head>\n<body><h1>Index of " + title + "</h1>\n<table>\n"
-                     "<tr><th>Name</th><th>Size</th><th>Modified</th></tr>\n";
-  if (!relative.empty()) page += "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n";
-  for (const Entry& e : entries) {
-    std::string shown = e.name + (e.is_dir ? "/" : "");
-    std::string href = http::percent_encode(e.name) + (e.is_dir ? "/" : "");
-    page += "<tr><td><a href=\"" + http::html_escape(href) + "\">" + http::html_escape(shown) + "</a></td><td>" +
-            (e.is_dir ? std::string("-") : std::to_string(e.size)) + "</td><td>" + http::http_date(e.mtime) +
-            "</td></tr>\n";
-  }
-  page += "</table></body></html>\n";
+  std::string path = "/" + relative + (relative.empty() ? "" : "/");
+  std::string page = render_listing(path, std::move(entries), req.uri().has_query ? req.uri().query : "");
   req.reply_headers().set("Content-Type", "text/html; charset=utf-8");
   req.send_reply(200, std::string_view(page));
 }

@@ -669,6 +669,32 @@ class Files(HttpCase):
                          "the size of sized.dat (12345 bytes)")
         self.assertIn("2001", page, "the modification time of sized.dat (2001-06-15)")
 
+    def test_listing_is_one_styled_self_contained_page(self):
+        """Issue 14, item 14: human sizes (bytes in a tooltip), a parent link,
+        CSS inline for light and dark, nothing else to fetch."""
+        server = self.serve()
+        _, page = self.listing(server.port)
+        self.assertIn('title="12345 bytes">12.1 KiB<', page)
+        self.assertIn('href="../"', page)
+        self.assertIn("prefers-color-scheme:dark", page)
+        self.assertNotRegex(page, r"<(link|script|img)\b", "one request: nothing else to load")
+        self.assertNotIn('href="../"', self.listing(server.port, "/")[1], "the root has no parent")
+
+    def test_listing_columns_sort(self):
+        server = self.serve()
+        names = lambda page: [html.unescape(n) for n in re.findall(r'<td><a href="[^"]*">([^<]+)</a>', page)
+                              if n != "../"]
+        by_name = names(self.listing(server.port)[1])
+        files = [n for n in by_name if not n.endswith("/")]
+        self.assertEqual(files, sorted(files))
+        self.assertTrue(by_name[0].endswith("/"), "directories first")
+        by_size = [n for n in names(self.listing(server.port, "/sub/?sort=size&order=desc")[1]) if not n.endswith("/")]
+        self.assertEqual(by_size[0], "sized.dat", "the largest first")
+        by_time = [n for n in names(self.listing(server.port, "/sub/?sort=time")[1]) if not n.endswith("/")]
+        self.assertEqual(by_time[0], "sized.dat", "the oldest first (2001)")
+        page = self.listing(server.port, "/sub/?sort=size")[1]
+        self.assertIn('href="?sort=size&amp;order=desc"', page, "the current column's link reverses it")
+
     def test_listing_links_lead_to_the_files(self):
         server = self.serve()
         _, page = self.listing(server.port)

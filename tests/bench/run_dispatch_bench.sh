@@ -46,6 +46,7 @@ fi
 # are cleared for every run that does not set them on purpose.
 CLEAN_ENV="-u EVENT_NOEPOLL -u EVENT_NOPOLL -u EVENT_NOSELECT -u EVENT_SHOW_METHOD -u EVENT_EPOLL_USE_CHANGELIST -u LIBEV_FLAGS"
 COLUMNS=(
+  "floor||dispatch_floor"
   "evtool epoll||dispatch_evtool --backend epoll"
   "evtool epoll+changelist||dispatch_evtool --backend epoll --changelist"
   "evtool poll||dispatch_evtool --backend poll"
@@ -124,9 +125,9 @@ for i in "${!COLUMNS[@]}"; do
   header+=" $label |"
   rule+="---:|"
 done
-echo "$header our epoll / min(libevent epoll, libev) |"
-echo "$rule---:|"
-libevent_epoll=4 libev=8
+echo "$header our epoll / floor | our epoll / min(libevent epoll, libev) |"
+echo "$rule---:|---:|"
+floor=0 ours=1 libevent_epoll=5 libev=9
 for n in $FDS_LIST; do
   row="| $n |"
   for i in "${!COLUMNS[@]}"; do
@@ -136,13 +137,16 @@ for n in $FDS_LIST; do
     engine=${ENGINE[$n,$i]:-}
     expect="${label// /-}"
     expect="${expect/+changelist/-changelist}"
-    if [ -n "$engine" ] && [ "$i" -ne "$libev" ] && [ "$engine" != "$expect" ]; then cell+=" ($engine)"; fi
+    if [ -n "$engine" ] && [ "$i" -ne "$libev" ] && [ "$i" -ne "$floor" ] && [ "$engine" != "$expect" ]; then cell+=" ($engine)"; fi
     if [ "$i" -eq "$libev" ] && [ -n "$engine" ]; then cell+=" (${engine#libev-})"; fi
     row+=" $cell |"
   done
-  row+=" $(ratio "${MEDIAN[$n,0]}" "${MEDIAN[$n,$libevent_epoll]}" "${MEDIAN[$n,$libev]}") |"
+  row+=" $(ratio "${MEDIAN[$n,$ours]}" "${MEDIAN[$n,$floor]}" "") |"
+  row+=" $(ratio "${MEDIAN[$n,$ours]}" "${MEDIAN[$n,$libevent_epoll]}" "${MEDIAN[$n,$libev]}") |"
   echo "$row"
 done
+echo
+echo "floor: dispatch_floor.cpp, the same rounds with no loop: each fd registered once with epoll, an iteration is one epoll_wait(2) calling the harness per ready fd."
 if [ "$SELECT_SKIPPED" = 1 ] || [ ${#NOTES[@]} -gt 0 ]; then echo; fi
 if [ "$SELECT_SKIPPED" = 1 ]; then
   echo "¹ not run: N pairs need 2N descriptors, and libevent's select aborts (glibc's fortified FD_SET) on fds >= FD_SETSIZE ($FD_SETSIZE); BENCH_SELECT_ALL=1 tries anyway."

@@ -198,9 +198,15 @@ void EventBaseImpl::remove_io(Event* ev) {
   if (e & kClosed) --s.nclose;
   if (e & kET) --s.net;
   ev->state_ &= static_cast<std::uint16_t>(~Event::kStateInserted);
-  // Outside the changelist an fd leaves the backend at once: deferring it
-  // would leave a ghost registration if the fd was dup'ed and then closed.
-  if (defers_changes()) {
+  // An fd left with no events leaves the backend at the next dispatch, not
+  // now: the usual del() followed by add() of the same fd (a callback
+  // re-arming, bench.c's rounds) then costs one in-place change instead of
+  // a removal and a fresh registration, and a del() whose fd is never added
+  // again costs the same one call as before. The fd may be closed and its
+  // number reused meanwhile: `emptied` makes the next registration reach
+  // the backend even with the same mask, and epoll drops ghosts of a file
+  // kept open elsewhere (epoll_backend.cpp).
+  if (defers_changes() || !fd_mask(s)) {
     if (!fd_mask(s)) s.emptied = true;
     mark_fd(ev->fd_);
   } else {

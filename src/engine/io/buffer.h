@@ -146,9 +146,10 @@ class Buffer {
   int reserve_space(std::size_t size, iovec* vec, int n_vec);
   int commit_space(iovec* vec, int n_vec);
 
-  // ---- I/O. Writing to a closed socket raises SIGPIPE (writev has no
-  // MSG_NOSIGNAL): a program using write() ignores SIGPIPE.
-  // Reads up to howmuch bytes (-1: what FIONREAD reports, within 4 MiB)
+  // ---- I/O. Sockets use recvmsg / sendmsg (MSG_NOSIGNAL: a closed peer
+  // is EPIPE, never SIGPIPE); other fds readv / writev, where a closed pipe
+  // still raises SIGPIPE, so a program writing to pipes ignores it.
+  // Reads up to howmuch bytes (-1: up to 4 MiB)
   // from fd with readv. Returns the count, 0 on EOF (or howmuch 0), -1 on
   // error with errno kept (EAGAIN included).
   ssize_t read(int fd, ssize_t howmuch = -1);
@@ -217,6 +218,10 @@ class Buffer {
   bool front_frozen_ = false;
   bool back_frozen_ = false;
   bool keep_drained_tail_ = true;
+  // Bytes of fresh segments the next read() offers before its scratch
+  // area: twice the last read when that was large, else 0.
+  std::uint32_t read_hint_ = 0;
+  bool not_socket_ = false;  // ENOTSOCK seen: readv / writev, not recvmsg / sendmsg
   std::unique_ptr<detail::CallbackList> callbacks_;  // allocated on first add_cb
   OwnerHook hook_ = nullptr;
   void* hook_owner_ = nullptr;

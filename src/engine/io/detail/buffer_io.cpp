@@ -1,9 +1,10 @@
-// Buffer: the system calls. read() with readv into the tail's free space
-// and fresh segments; write() with writev over up to 64 segments, and with
+// Buffer: the system calls. read() with recvmsg / readv into the tail's
+// free space, fresh segments and a scratch area; write() with sendmsg /
+// writev over up to 64 segments, and with
 // sendfile for file ranges; add_file() cutting a range into pieces.
 #include <fcntl.h>
-#include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,26 +23,52 @@ using detail::SegmentKind;
 
 namespace {
 
-// read(): what FIONREAD says, within these bounds; libevent's fixed 4 KiB
-// reads cost throughput, so an unknown amount gets 64 KiB.
-constexpr std::size_t kDefaultRead = 64 * 1024;
-constexpr std::size_t kNothingPendingRead = 4096;  // FIONREAD 0: probably EOF
+// read() asks the kernel for nothing first (no FIONREAD: one system call
+// per read, not two). It offers the tail's free space, then fresh segments
+// when the last reads were large (bulk data lands where it stays, no copy),
+// then a per-thread scratch area; bytes that land in the scratch are copied
+// into segments of their own size, so a 64-byte message costs a 64-byte
+// copy, not a 64 KiB allocation.
+constexpr std::size_t kScratch = 64 * 1024;
 constexpr std::size_t kMaxRead = 4 * 1024 * 1024;
+constexpr std::size_t kBulkRead = 16 * 1024;  // a read this large predicts more
 constexpr int kReadIov = 4;
 constexpr int kWriteIov = IOV_MAX < 64 ? IOV_MAX : 64;
 // Linux transfers at most this much in one sendfile call.
 constexpr std::size_t kMaxSendfile = 0x7ffff000;
 
-std::size_t read_size(int fd, ssize_t howmuch, std::size_t tail_room) {
-  // Even with a limit, ask how much is there: a 64-byte message must not
-  // make us allocate the caller's whole limit (256 KiB) per read.
-  int pending = 0;
-  std::size_t n = kDefaultRead;
-  if (::ioctl(fd, FIONREAD, &pending) == 0) n = pending > 0 ? static_cast<std::size_t>(pending) : kNothingPendingRead;
-  // Free space already allocated costs nothing to offer.
-  n = std::max(n, tail_room);
-  if (howmuch >= 0) n = std::min(n, static_cast<std::size_t>(howmuch));
-  return std::min(n, kMaxRead);
+// Sockets are read and written with recvmsg / sendmsg: the socket calls
+// skip the file layer readv / writev go through (measurably cheaper per
+// 64-byte message), and MSG_NOSIGNAL turns a write to a closed peer into
+// EPIPE instead of SIGPIPE. Any other fd (a pipe, a terminal, a file) gets
+// ENOTSOCK once, and the buffer uses readv / writev from then on.
+ssize_t read_vec(int fd, iovec* vec, int n, bool& not_socket) {
+  if (!not_socket) {
+    msghdr m{};
+    m.msg_iov = vec;
+    m.msg_iovlen = static_cast<std::size_t>(n);
+    ssize_t r = ::recvmsg(fd, &m, 0);
+    if (r >= 0 || errno != ENOTSOCK) return r;
+    not_socket = true;
+  }
+  return ::readv(fd, vec, n);
+}
+
+ssize_t write_vec(int fd, iovec* vec, int n, bool& not_socket) {
+  if (!not_socket) {
+    msghdr m{};
+    m.msg_iov = vec;
+    m.msg_iovlen = static_cast<std::size_t>(n);
+    ssize_t r = ::sendmsg(fd, &m, MSG_NOSIGNAL);
+    if (r >= 0 || errno != ENOTSOCK) return r;
+    not_socket = true;
+  }
+  return ::writev(fd, vec, n);
+}
+
+unsigned char* read_scratch() {
+  alignas(64) static thread_local unsigned char scratch[kScratch];
+  return scratch;
 }
 
 }  // namespace
@@ -52,61 +79,67 @@ ssize_t Buffer::read(int fd, ssize_t howmuch) {
     return -1;
   }
   if (howmuch == 0) return 0;
-  Segment* t = tail_;
-  std::size_t room = t ? t->free_space() : 0;
-  std::size_t want = std::min(read_size(fd, howmuch, room), kMaxSize - total_);
+  std::size_t want = howmuch < 0 ? kMaxRead : std::min(static_cast<std::size_t>(howmuch), kMaxRead);
+  want = std::min(want, kMaxSize - total_);
   if (want == 0) {
     errno = ENOBUFS;
     return -1;
   }
+  Segment* t = tail_;
+  std::size_t room = t ? std::min(t->free_space(), want) : 0;
   iovec vec[kReadIov];
   Segment* fresh[kReadIov];
   int n_vec = 0;
   int n_fresh = 0;
   std::size_t planned = 0;
   if (room > 0) {
-    planned = std::min(room, want);
-    vec[n_vec++] = iovec{t->space(), planned};
+    vec[n_vec++] = iovec{t->space(), room};
+    planned = room;
   }
   // Fresh segments are linked only if data lands in them.
-  while (planned < want && n_vec < kReadIov) {
-    Segment* s = detail::new_inline_segment(detail::chunk_capacity(want - planned, 0));
+  std::size_t bulk = std::min<std::size_t>(read_hint_, want);
+  while (planned < bulk && n_vec < kReadIov - 1) {
+    Segment* s = detail::new_inline_segment(detail::chunk_capacity(bulk - planned, 0));
     if (!s) break;
-    std::size_t n = std::min(s->capacity, want - planned);
+    std::size_t n = std::min(s->capacity, bulk - planned);
     fresh[n_fresh++] = s;
     vec[n_vec++] = iovec{s->storage, n};
     planned += n;
   }
-  if (n_vec == 0) {
-    errno = ENOMEM;
-    return -1;
-  }
-  ssize_t r = ::readv(fd, vec, n_vec);
+  std::size_t scratch_len = std::min(kScratch, want - planned);
+  if (scratch_len > 0) vec[n_vec++] = iovec{read_scratch(), scratch_len};
+  ssize_t r = read_vec(fd, vec, n_vec, not_socket_);
   int saved = errno;
   auto left = static_cast<std::size_t>(std::max<ssize_t>(r, 0));
-  int v = 0;
+  std::size_t orig = total_;
   if (room > 0) {
-    std::size_t n = std::min(left, vec[v++].iov_len);
+    std::size_t n = std::min(left, room);
     t->len += n;
     left -= n;
+    total_ += n;
   }
-  for (int i = 0; i < n_fresh; ++i, ++v) {
+  for (int i = 0; i < n_fresh; ++i) {
     Segment* s = fresh[i];
     if (left == 0) {
       detail::free_segment(s);
       continue;
     }
-    s->len = std::min(left, vec[v].iov_len);
+    s->len = std::min(left, vec[(room > 0 ? 1 : 0) + i].iov_len);
     left -= s->len;
+    total_ += s->len;
     link_back(s, s);
   }
-  if (r > 0) {
-    std::size_t orig = total_;
-    total_ += static_cast<std::size_t>(r);
-    changed(orig, static_cast<std::size_t>(r), 0);
-  } else {
-    errno = saved;
+  if (left > 0 && !append_bytes(read_scratch(), left)) {
+    saved = ENOMEM;
+    r = -1;
   }
+  if (r > 0) {
+    read_hint_ = static_cast<std::size_t>(r) >= kBulkRead
+                     ? static_cast<std::uint32_t>(std::min(2 * static_cast<std::size_t>(r), kMaxRead))
+                     : 0;
+  }
+  if (total_ > orig) changed(orig, total_ - orig, 0);
+  if (r <= 0) errno = saved;
   return r;
 }
 
@@ -123,7 +156,7 @@ ssize_t Buffer::write_memory(int fd, std::size_t limit, std::size_t* want) {
     sum += take;
   }
   *want = sum;
-  ssize_t r = ::writev(fd, vec, n);
+  ssize_t r = write_vec(fd, vec, n, not_socket_);
   if (r > 0) drain_front(static_cast<std::size_t>(r));
   return r;
 }

@@ -19,11 +19,25 @@ void Output::configure(bool json, bool quiet, bool verbose) {
 }
 
 void Output::line(std::string_view text) const {
+  if (batch_) {
+    batch_->append(text);
+    batch_->push_back('\n');
+    return;
+  }
   // One lock for the text and its newline: server loops on other threads
   // print too, and their lines must not interleave.
   flockfile(stdout);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
+  funlockfile(stdout);
+}
+
+Output::Batch::~Batch() {
+  out_.batch_ = nullptr;
+  if (text_.empty()) return;
+  flockfile(stdout);
+  std::fwrite(text_.data(), 1, text_.size(), stdout);
+  std::fflush(stdout);
   funlockfile(stdout);
 }
 

@@ -23,6 +23,20 @@ class Output {
   void line(std::string_view text) const;
   // One JSON document on a single stdout line (NDJSON for streams).
   void json_line(const Json& doc) const;
+  // Lines printed while a Batch lives go out together when it ends: one
+  // write(2) for every answer a loop iteration finished, not one per line
+  // (a bulk lookup prints thousands). Not nestable; one thread.
+  class Batch {
+   public:
+    explicit Batch(const Output& out) : out_(out) { out_.batch_ = &text_; }
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+   private:
+    const Output& out_;
+    std::string text_;
+  };
 
   // Diagnostics on stderr: info() unless -q, debug() only with -v,
   // error() always ("evtool: error: ...").
@@ -31,6 +45,7 @@ class Output {
   void error(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
 
  private:
+  mutable std::string* batch_ = nullptr;  // the live Batch's text
   bool json_ = false;
   bool quiet_ = false;
   bool verbose_ = false;

@@ -89,6 +89,7 @@ class ResolveJob {
 
   // Prints finished outcomes in input order (JSON waits for the end).
   void print_ready() {
+    Output::Batch batch(ctx_.out);
     while (printed_ < outcomes_.size() && outcomes_[printed_].done) print(outcomes_[printed_++]);
   }
   bool all_done() const { return printed_ == outcomes_.size(); }

@@ -128,7 +128,7 @@ void ResolverCore::launch(Request* req) {
 void ResolverCore::pump() {
   while (!suspended_ && !waiting_.empty() && inflight_ < static_cast<std::size_t>(std::max(1, conf_.max_inflight))) {
     Request* req = waiting_.front();
-    waiting_.erase(waiting_.begin());
+    waiting_.pop_front();
     if (req->cancelled || !req->tx) continue;
     launch(req);
   }

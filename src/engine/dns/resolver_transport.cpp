@@ -1,6 +1,6 @@
 // A Transaction's attempts on the wire and the health of the nameservers.
-// UDP first, on a fresh socket with a random source port for every attempt
-// (RFC 5452); a truncated answer is asked again over TCP with the 2-byte
+// UDP first, on sockets with random source ports (RFC 5452), each carrying
+// at most UdpPort::kMaxUses queries; a truncated answer is asked again over TCP with the 2-byte
 // length prefix (RFC 1035 4.2.2, RFC 7766). Attempts go round the servers
 // (RFC 1123 6.1.3.3); max-timeouts silences in a row mark a server down,
 // and a down server is probed until it answers.
@@ -18,12 +18,12 @@
 
 namespace ev::dns::detail {
 
-void Transaction::on_readable(int, short, void* arg) {
-  auto* t = static_cast<Transaction*>(arg);
-  t->owner->on_udp_readable(*t);
+void UdpPort::on_readable(int, short, void* arg) {
+  auto* p = static_cast<UdpPort*>(arg);
+  p->owner->on_udp_readable(*p);
 }
 
-Transaction::~Transaction() {
+UdpPort::~UdpPort() {
   read_ev.del();
   if (fd >= 0) ::close(fd);
 }
@@ -128,24 +128,71 @@ void ResolverCore::send_attempt(Transaction& t) {
   }
   if (t.attempt == 0) t.first_server = next_server_;
   pick_server(t.first_server, t.attempt, &t.server);
-  t.id = static_cast<std::uint16_t>(secure_random_u32());
-  t.read_ev.del();
-  if (t.fd >= 0) ::close(t.fd);
-  t.fd = -1;
+  release_port(t);
   t.tcp.reset();
   t.timer.add(conf_.timeout);
   ++t.req->queries_sent;
-  if (t.over_tcp || (t.req->flags & Resolver::kUseTcp)) return send_tcp(t);
-  t.fd = open_udp(servers_[t.server]->addr, conf_.bind_to);
+  if (t.over_tcp || (t.req->flags & Resolver::kUseTcp)) {
+    t.id = static_cast<std::uint16_t>(secure_random_u32());
+    return send_tcp(t);
+  }
+  UdpPort* p = udp_port(t.server);
+  if (!p) return;  // the timer moves on
+  // An ID no other query on this port is waiting with.
+  do t.id = static_cast<std::uint16_t>(secure_random_u32());
+  while (p->by_id.count(t.id));
   std::vector<std::uint8_t> wire = make_query(t.qname, t.req->type, t.id);
-  if (t.fd < 0 || ::send(t.fd, wire.data(), wire.size(), 0) < 0) return;  // the timer moves on
-  t.read_ev.assign(base_, t.fd, kRead | kPersist, &Transaction::on_readable, &t);
-  t.read_ev.add();
+  if (::send(p->fd, wire.data(), wire.size(), 0) < 0) return close_port_if_done(p);
+  p->by_id.emplace(t.id, &t);
+  t.port = p;
+}
+
+// The port for the next query to `server`: the newest one other queries
+// still wait on, while it has uses left; else a fresh one (nullptr if no
+// socket can be made).
+UdpPort* ResolverCore::udp_port(std::size_t server) {
+  for (auto it = ports_.rbegin(); it != ports_.rend(); ++it) {
+    UdpPort* p = it->get();
+    if (p->server == server && p->uses < UdpPort::kMaxUses && !p->by_id.empty()) {
+      ++p->uses;
+      return p;
+    }
+  }
+  int fd = open_udp(servers_[server]->addr, conf_.bind_to);
+  if (fd < 0) return nullptr;
+  auto port = std::make_unique<UdpPort>();
+  port->owner = this;
+  port->server = server;
+  port->fd = fd;
+  port->uses = 1;
+  port->read_ev.assign(base_, fd, kRead | kPersist, &UdpPort::on_readable, port.get());
+  port->read_ev.add();
+  ports_.push_back(std::move(port));
+  return ports_.back().get();
+}
+
+// The transaction stops listening on its port (an answer, the next
+// attempt, TCP, or the end).
+void ResolverCore::release_port(Transaction& t) {
+  UdpPort* p = std::exchange(t.port, nullptr);
+  if (!p) return;
+  auto it = p->by_id.find(t.id);
+  if (it != p->by_id.end() && it->second == &t) p->by_id.erase(it);
+  close_port_if_done(p);
+}
+
+// A port closes once nobody waits on it: queries asked one after another
+// each get a port of their own, and only queries in flight together share
+// one (up to kMaxUses of them).
+void ResolverCore::close_port_if_done(UdpPort* p) {
+  if (p->reading || !p->by_id.empty()) return;
+  auto it = std::find_if(ports_.begin(), ports_.end(), [p](const auto& q) { return q.get() == p; });
+  if (it != ports_.end()) ports_.erase(it);
 }
 
 void ResolverCore::send_tcp(Transaction& t) {
   t.over_tcp = true;
-  t.read_ev.del();
+  release_port(t);
   t.tcp = SocketBufferEvent::create(base_, open_tcp(servers_[t.server]->addr, conf_.bind_to), BufferEvent::kCloseOnFree);
   std::vector<std::uint8_t> wire = make_query(t.qname, t.req->type, t.id);
   write_tcp_message(t.tcp->output(), wire);
@@ -185,29 +232,46 @@ bool ResolverCore::is_answer(const Transaction& t, const Message& answer) const 
   return is_reply_to(answer, t.id, Question{t.qname, t.req->type, kClassIN}, conf_.randomize_case);
 }
 
-void ResolverCore::on_udp_readable(Transaction& t) {
+void ResolverCore::on_udp_readable(UdpPort& p) {
   std::uint8_t buf[4096];
-  for (;;) {
-    ssize_t n = ::recv(t.fd, buf, sizeof buf, 0);
+  auto alive = alive_;  // answers are delivered from the loop, but be sure
+  p.reading = true;
+  for (; *alive;) {
+    ssize_t n = ::recv(p.fd, buf, sizeof buf, 0);
     if (n < 0) {
       // Port unreachable (ICMP, reported on our connected socket): this
-      // server will not answer, so the next attempt goes now.
-      if (errno == ECONNREFUSED) {
-        t.unreachable = true;
-        t.timer.del();
-        on_timeout(t);
-      }
-      return;  // EAGAIN
+      // server will not answer, so the next attempts go now.
+      if (errno == ECONNREFUSED) on_udp_refused(p);
+      break;  // EAGAIN
     }
     Message answer;
     if (parse_message({buf, static_cast<std::size_t>(n)}, answer).status != ParseStatus::Ok) continue;
-    if (!is_answer(t, answer)) continue;
+    auto it = p.by_id.find(answer.header.id);
+    if (it == p.by_id.end() || !is_answer(*it->second, answer)) continue;
+    Transaction& t = *it->second;
+    release_port(t);
     if (answer.header.tc) {
       ++t.req->queries_sent;
       send_tcp(t);  // the same server, the whole answer
-      return;
+      continue;
     }
-    return on_answer(t, std::move(answer));
+    on_answer(t, std::move(answer));
+  }
+  if (!*alive) return;
+  p.reading = false;
+  close_port_if_done(&p);
+}
+
+// Every query waiting on the port moves to its next attempt.
+void ResolverCore::on_udp_refused(UdpPort& p) {
+  std::vector<Transaction*> waiting;
+  for (auto& [id, t] : p.by_id) waiting.push_back(t);
+  p.uses = UdpPort::kMaxUses;  // no new queries on it
+  for (Transaction* t : waiting) {
+    release_port(*t);
+    t->unreachable = true;
+    t->timer.del();
+    on_timeout(*t);
   }
 }
 
@@ -227,7 +291,7 @@ void ResolverCore::on_timeout(Transaction& t) {
 void ResolverCore::retire(std::unique_ptr<Transaction> t) {
   if (t->launched) --inflight_;
   t->timer.del();
-  t->read_ev.del();
+  release_port(*t);
   if (t->tcp) {
     t->tcp->setcb(nullptr, nullptr, nullptr);
     t->tcp->disable(kRead | kWrite);

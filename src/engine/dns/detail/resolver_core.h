@@ -17,10 +17,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/core/event.h"
@@ -40,6 +42,27 @@ struct Nameserver {
   Event probe_timer;
 };
 
+struct Transaction;
+
+// A UDP socket on a random source port, connected to one nameserver. It
+// carries the queries in flight together (told apart by ID and question),
+// at most kMaxUses of them, and closes when none is left waiting: a fresh
+// socket per query cost four system calls and two epoll changes for every
+// name of a bulk lookup, while a query asked alone still gets a port of
+// its own and no port outlives kMaxUses queries (c-ares's udp_max_queries).
+struct UdpPort {
+  static constexpr int kMaxUses = 64;
+  ResolverCore* owner = nullptr;
+  std::size_t server = 0;
+  int fd = -1;
+  int uses = 0;
+  bool reading = false;  // in on_readable: closing waits until it returns
+  Event read_ev;
+  std::unordered_map<std::uint16_t, Transaction*> by_id;
+  static void on_readable(int, short, void* arg);
+  ~UdpPort();
+};
+
 // One candidate name being asked: attempt after attempt, server after
 // server, until an answer, an error or the attempts run out.
 struct Transaction {
@@ -50,17 +73,13 @@ struct Transaction {
   std::size_t attempt = 0;
   std::size_t first_server = 0;  // where attempt 0 went; later ones count from it
   std::size_t server = 0;
-  int fd = -1;
-  Event read_ev, timer;
+  UdpPort* port = nullptr;  // the attempt's UDP socket, if it is on UDP
+  Event timer;
   std::unique_ptr<SocketBufferEvent> tcp;
   bool over_tcp = false;
   bool unreachable = false;  // refused (ICMP or TCP RST) or closed before our answer
   bool timed_out = false;    // an attempt found no answer within the timeout
   bool launched = false;  // counted in inflight_
-  // A plain function, so that the event can be re-assigned for the next
-  // attempt from inside its own callback.
-  static void on_readable(int, short, void* arg);
-  ~Transaction();
 };
 
 }  // namespace ev::dns::detail
@@ -116,7 +135,10 @@ class ResolverCore {
 
   // resolver_transport.cpp
   void add_nameserver(const SocketAddress& addr);
-  void clear_nameservers() { servers_.clear(); }
+  void clear_nameservers() {
+    servers_.clear();
+    for (auto& p : ports_) p->uses = UdpPort::kMaxUses;  // indexes now name other servers
+  }
   std::size_t nameserver_count() const { return servers_.size(); }
   std::size_t nameservers_up() const;
 
@@ -126,6 +148,7 @@ class ResolverCore {
 
  private:
   friend struct Transaction;
+  friend struct UdpPort;
 
   // resolver_search.cpp
   Request* new_request(std::uint16_t type, int flags, QueryCallback cb);
@@ -142,7 +165,11 @@ class ResolverCore {
   void send_attempt(Transaction& t);
   void send_tcp(Transaction& t);
   bool is_answer(const Transaction& t, const Message& answer) const;
-  void on_udp_readable(Transaction& t);
+  void on_udp_readable(UdpPort& p);
+  void on_udp_refused(UdpPort& p);
+  UdpPort* udp_port(std::size_t server);
+  void release_port(Transaction& t);
+  void close_port_if_done(UdpPort* p);
   void on_timeout(Transaction& t);
   void retire(std::unique_ptr<Transaction> t);
   Nameserver* pick_server(std::size_t start, std::size_t attempt, std::size_t* index);
@@ -157,9 +184,10 @@ class ResolverCore {
   ResolvConf conf_;
   HostsFile hosts_;
   std::vector<std::unique_ptr<Nameserver>> servers_;
+  std::vector<std::unique_ptr<UdpPort>> ports_;
   std::size_t next_server_ = 0;
   std::list<std::unique_ptr<Request>> requests_;
-  std::vector<Request*> waiting_;
+  std::deque<Request*> waiting_;  // FIFO: popped from the front
   std::size_t inflight_ = 0;
   bool suspended_ = false;
   Duration allow_skew_{3000000};

@@ -26,17 +26,19 @@ const FileCache::Entry* FileCache::lookup(const std::string& relative) {
   if (relative.empty()) return nullptr;
   auto it = entries_.find(relative);
   if (it == entries_.end()) return nullptr;
+  if (it->second.checked == round_) return &it->second;
   struct stat now {};
   if (::fstatat(root_fd_, relative.c_str(), &now, 0) != 0 || !S_ISREG(now.st_mode) || !same_file(now, it->second.st)) {
     entries_.erase(it);
     return nullptr;
   }
+  it->second.checked = round_;
   return &it->second;
 }
 
 const FileCache::Entry& FileCache::store(const std::string& relative, const struct stat& st, std::string data) {
   if (entries_.size() >= kMaxEntries) entries_.clear();  // simple and bounded; a hot set refills at once
-  auto [it, inserted] = entries_.insert_or_assign(relative, Entry{st, std::move(data)});
+  auto [it, inserted] = entries_.insert_or_assign(relative, Entry{st, std::move(data), round_});
   return it->second;
 }
 

@@ -142,6 +142,8 @@ int FileServer::open_beneath(const std::string& relative, int flags) const {
   return static_cast<int>(::syscall(SYS_openat2, root_fd_, path, &how, sizeof how));
 }
 
+void FileServer::next_round() { FileCache::for_thread(root_fd_).next_round(); }
+
 void FileServer::handle(http::Request& req) {
   const std::string& m = req.method();
   if (m != "GET" && m != "HEAD") {

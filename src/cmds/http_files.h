@@ -31,6 +31,9 @@ class FileServer {
   FileServer& operator=(const FileServer&) = delete;
 
   void handle(ev::http::Request& req);
+  // The calling thread's loop has waited again: cached files are stat'ed
+  // again before their next use (FileCache::lookup).
+  void next_round();
 
  private:
   int open_beneath(const std::string& relative, int flags) const;

@@ -120,7 +120,9 @@ class HttpHandler final : public ConnectionHandler {
       ctx.out.info("%s: %s", peer_name(peer).c_str(), what.c_str());
     });
     server_.set_bevcb([this](ev::EventBase&, int fd, std::string* why) { return open_connection(fd, why); });
+    round_watcher_ = base().add_check_watcher([files] { files->next_round(); });
   }
+  ~HttpHandler() override { base().remove_watcher(round_watcher_); }
 
   void on_connection(int fd, const ev::SocketAddress& peer) override { server_.accept(fd, peer); }
   // Finishes the replies in flight; idle connections close at once.
@@ -128,6 +130,7 @@ class HttpHandler final : public ConnectionHandler {
 
  private:
   http::Server server_;
+  int round_watcher_ = 0;
 };
 
 int run_serve(const Context& ctx, const ServeOptions& o) {

@@ -201,6 +201,34 @@ have_clients() {
 # launch NAME [ARG]: starts server NAME in the background, output to
 # $TMP/server.out and $TMP/server.err (nginx: with start_nginx).
 
+# knot_conf DIR PORT ZONE FILE: DIR/knot.conf for Knot DNS serving ZONE from
+# FILE on 127.0.0.1:PORT with one UDP worker (as NSD's server-count: 1),
+# semantic checks and journal off, its run and storage directories in DIR.
+knot_conf() {
+  cat >"$1/knot.conf" <<CONF
+server:
+  rundir: "$1"
+  listen: 127.0.0.1@$2
+  udp-workers: 1
+  tcp-workers: 1
+  background-workers: 1
+database:
+  storage: "$1"
+log:
+  - target: stderr
+    any: error
+template:
+  - id: default
+    storage: "$1"
+    semantic-checks: off
+    journal-content: none
+    zonefile-sync: -1
+zone:
+  - domain: $3
+    file: "$4"
+CONF
+}
+
 # nginx_conf LISTEN LOG [SERVER_LINE...]: a config that keeps every path
 # inside $NGX, serving $WWW on LISTEN with LOG for its access log.
 nginx_conf() {

@@ -110,28 +110,7 @@ launch() {  # launch NAME PORT: the server in the background, its pid in SERVER_
       nsd_conf "$dir" "$port" bench.test "$ZONE"
       "${SPIN[@]}" nsd -d -c "$dir/nsd.conf" >"$TMP/server.out" 2>"$TMP/server.err" & ;;
     knot)
-      cat >"$dir/knot.conf" <<CONF
-server:
-  rundir: "$dir"
-  listen: 127.0.0.1@$port
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-database:
-  storage: "$dir"
-log:
-  - target: stderr
-    any: error
-template:
-  - id: default
-    storage: "$dir"
-    semantic-checks: off
-    journal-content: none
-    zonefile-sync: -1
-zone:
-  - domain: bench.test
-    file: "$ZONE"
-CONF
+      knot_conf "$dir" "$port" bench.test "$ZONE"
       "${SPIN[@]}" knotd -c "$dir/knot.conf" >"$TMP/server.out" 2>"$TMP/server.err" & ;;
   esac
   SERVER_PID=$!

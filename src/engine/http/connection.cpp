@@ -151,9 +151,12 @@ bool Connection::begin_request() {
 // second against the minimum rate.
 void Connection::watch_body_rate() {
   if (!server_.settings_.min_body_rate) return;
-  if (!body_timer_.initialized()) body_timer_.assign_timer(server_.base_, &Connection::on_body_check, this);
+  if (!body_timer_) {
+    body_timer_ = std::make_unique<Event>();
+    body_timer_->assign_timer(server_.base_, &Connection::on_body_check, this);
+  }
   body_started_ = std::chrono::steady_clock::now();
-  body_timer_.add(server_.settings_.timeout);
+  body_timer_->add(server_.settings_.timeout);
 }
 
 void Connection::on_body_check(int, short, void* self) {
@@ -168,7 +171,7 @@ void Connection::on_body_check(int, short, void* self) {
     c->peer_eof_ = true;  // do not linger for more input
     return;
   }
-  c->body_timer_.add(std::chrono::seconds(1));
+  c->body_timer_->add(std::chrono::seconds(1));
 }
 
 // `Expect: 100-continue`: say 413 before the body is sent, or invite it.
@@ -321,7 +324,7 @@ void Connection::destroy() {
   closed_ = true;
   if (!unlogged_.empty()) log_all_pending();
   header_timer_.del();
-  body_timer_.del();
+  if (body_timer_) body_timer_->del();
   bev_->setcb(nullptr, nullptr, nullptr);
   bev_->disable(kRead | kWrite);
   server_.closed(this);

@@ -64,7 +64,9 @@ class Connection {
   // trickles in (the read timeout alone restarts with every byte).
   Event header_timer_;
   // A body must keep up a minimum rate once its grace time is over.
-  Event body_timer_;
+  // Made on the first body under --min-rate: an idle connection (most of
+  // them) does not carry a second timer.
+  std::unique_ptr<Event> body_timer_;
   TimePoint body_started_{};
   State state_ = State::kHead;
   bool reject_;

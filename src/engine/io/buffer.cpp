@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 #include <list>
 
 #include "engine/io/detail/segment.h"
@@ -25,7 +26,10 @@ struct CallbackList {
   };
   std::list<Entry> entries;  // a list: entries stay put while callbacks add more
   int running = 0;
+  int next_id = 1;
   bool has_removed = false;
+  // Changes made while callbacks are suspended, reported as one.
+  BufferChange pending{0, 0, 0};
 };
 
 }  // namespace detail
@@ -563,7 +567,7 @@ int Buffer::commit_space(iovec* vec, int n_vec) {
 
 int Buffer::add_cb(ChangeCallback cb) {
   if (!callbacks_) callbacks_ = std::make_unique<detail::CallbackList>();
-  int id = next_cb_id_++;
+  int id = callbacks_->next_id++;
   callbacks_->entries.push_back({id, true, false, std::move(cb)});
   return id;
 }
@@ -595,12 +599,16 @@ int Buffer::set_cb_enabled(int id, bool enabled) {
   return -1;
 }
 
-void Buffer::suspend_callbacks() { ++suspended_; }
+// Suspending is rare (no engine path does it per operation), so the
+// pending change lives with the callback list, made here if need be.
+void Buffer::suspend_callbacks() {
+  if (!callbacks_) callbacks_ = std::make_unique<detail::CallbackList>();
+  ++suspended_;
+}
 
 void Buffer::resume_callbacks() {
   if (suspended_ == 0 || --suspended_ > 0) return;
-  BufferChange pending = pending_;
-  pending_ = BufferChange{0, 0, 0};
+  BufferChange pending = std::exchange(callbacks_->pending, BufferChange{0, 0, 0});
   if (pending.n_added || pending.n_deleted) notify(pending);
 }
 
@@ -608,9 +616,10 @@ void Buffer::changed(std::size_t orig, std::size_t added, std::size_t deleted) {
   drained_total_ += deleted;
   if (added == 0 && deleted == 0) return;
   if (suspended_) {
-    if (pending_.n_added == 0 && pending_.n_deleted == 0) pending_.orig_size = orig;
-    pending_.n_added += added;
-    pending_.n_deleted += deleted;
+    BufferChange& pending = callbacks_->pending;
+    if (pending.n_added == 0 && pending.n_deleted == 0) pending.orig_size = orig;
+    pending.n_added += added;
+    pending.n_deleted += deleted;
     return;
   }
   notify(BufferChange{orig, added, deleted});

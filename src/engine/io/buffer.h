@@ -211,23 +211,24 @@ class Buffer {
   ssize_t write_file_run(int fd, std::size_t limit, std::size_t* want);
   ssize_t write_memory(int fd, std::size_t limit, std::size_t* want);
 
+  // 72 bytes: every connection has two Buffers, mostly empty.
   detail::Segment* head_ = nullptr;
   detail::Segment* tail_ = nullptr;  // only the tail may be empty (Inline)
   std::size_t total_ = 0;
   std::uint64_t drained_total_ = 0;
-  bool front_frozen_ = false;
-  bool back_frozen_ = false;
-  bool keep_drained_tail_ = true;
+  // Made on the first add_cb or suspend_callbacks: the callbacks, their
+  // ids, and the change pending while suspended.
+  std::unique_ptr<detail::CallbackList> callbacks_;
+  OwnerHook hook_ = nullptr;
+  void* hook_owner_ = nullptr;
   // Bytes of fresh segments the next read() offers before its scratch
   // area: twice the last read when that was large, else 0.
   std::uint32_t read_hint_ = 0;
+  std::uint16_t suspended_ = 0;
+  bool front_frozen_ = false;
+  bool back_frozen_ = false;
+  bool keep_drained_tail_ = true;
   bool not_socket_ = false;  // ENOTSOCK seen: readv / writev, not recvmsg / sendmsg
-  std::unique_ptr<detail::CallbackList> callbacks_;  // allocated on first add_cb
-  OwnerHook hook_ = nullptr;
-  void* hook_owner_ = nullptr;
-  int next_cb_id_ = 1;
-  int suspended_ = 0;
-  BufferChange pending_{0, 0, 0};
 };
 
 }  // namespace ev

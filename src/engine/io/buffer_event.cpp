@@ -25,7 +25,7 @@ BufferEvent::BufferEvent(EventBase& base, int options) : base_(base), options_(o
 }
 
 BufferEvent::~BufferEvent() {
-  *alive_ = false;
+  for (Guard* g = guards_; g; g = g->next_) g->bev_ = nullptr;
   deferred_ev_.reset();
 }
 
@@ -60,10 +60,10 @@ std::size_t BufferEvent::read(void* data, std::size_t len) {
 }
 
 void BufferEvent::setwatermark(short events, std::size_t low, std::size_t high) {
-  if (events & kWrite) write_low_ = low;
+  if (events & kWrite) write_low_ = clamp32(low);
   if (events & kRead) {
-    read_low_ = low;
-    read_high_ = high;
+    read_low_ = clamp32(low);
+    read_high_ = clamp32(high);
     input_changed();  // a higher (or no) limit may let a paused reader go on
   }
 }
@@ -118,16 +118,16 @@ void BufferEvent::run_eventcb(short what) {
 
 void BufferEvent::on_deferred(int, short, void* arg) {
   auto* bev = static_cast<BufferEvent*>(arg);
-  auto alive = bev->alive_;
+  Guard alive(*bev);
   if (bev->deferred_read_) {
     bev->deferred_read_ = false;
     if (auto cbs = bev->cbs_; cbs->read) cbs->read(*bev);
-    if (!*alive) return;
+    if (!alive.alive()) return;
   }
   if (bev->deferred_write_) {
     bev->deferred_write_ = false;
     if (auto cbs = bev->cbs_; cbs->write) cbs->write(*bev);
-    if (!*alive) return;
+    if (!alive.alive()) return;
   }
   if (short what = bev->deferred_what_) {
     bev->deferred_what_ = 0;

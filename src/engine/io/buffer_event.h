@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -97,8 +98,8 @@ class BufferEvent {
 
   // Bytes per read / write call. The default (256 KiB) does not cap
   // throughput the way libevent's 4 KiB reads do.
-  void set_max_single_read(std::size_t n) { max_read_ = n ? n : 1; }
-  void set_max_single_write(std::size_t n) { max_write_ = n ? n : 1; }
+  void set_max_single_read(std::size_t n) { max_read_ = clamp32(n ? n : 1); }
+  void set_max_single_write(std::size_t n) { max_write_ = clamp32(n ? n : 1); }
   std::size_t max_single_read() const { return max_read_; }
   std::size_t max_single_write() const { return max_write_; }
 
@@ -146,15 +147,37 @@ class BufferEvent {
   int options_;
   Buffer input_, output_;
   short enabled_ = kWrite;
-  std::size_t read_low_ = 0, read_high_ = 0, write_low_ = 0;
-  std::size_t max_read_ = 256 * 1024, max_write_ = 256 * 1024;
-  // Cleared by the destructor so a callback that destroys us is noticed.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Sizes kept in 32 bits (a watermark or a single read above 4 GiB is
+  // taken as 4 GiB): a connection's BufferEvent is mostly idle memory.
+  static std::uint32_t clamp32(std::size_t n) { return n > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(n); }
+  std::uint32_t read_low_ = 0, read_high_ = 0, write_low_ = 0;
+  std::uint32_t max_read_ = 256 * 1024, max_write_ = 256 * 1024;
+
+  // Notices that a callback destroyed this BufferEvent:
+  //   Guard g(*this); run_readcb(); if (!g.alive()) return;
+  // Guards live on the stack, newest first, in a list the destructor walks
+  // (one pointer here instead of a shared flag per BufferEvent).
+  class Guard {
+   public:
+    explicit Guard(BufferEvent& b) : bev_(&b), next_(b.guards_) { b.guards_ = this; }
+    ~Guard() {
+      if (bev_) bev_->guards_ = next_;
+    }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+    bool alive() const { return bev_ != nullptr; }
+
+   private:
+    friend class BufferEvent;
+    BufferEvent* bev_;
+    Guard* next_;
+  };
 
  private:
   static void on_deferred(int fd, short what, void* arg);
   Event& deferred_event();
 
+  Guard* guards_ = nullptr;
   std::unique_ptr<Event> deferred_ev_;  // made on first use
   // Shared so that a callback replaced (setcb) or destroyed with us while
   // it runs lives until it returns.

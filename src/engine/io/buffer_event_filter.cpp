@@ -72,9 +72,9 @@ class FilterBufferEvent final : public BufferEvent {
 
   void underlying_event(short what) {
     if (what & kEof) {
-      auto alive = alive_;
+      Guard alive(*this);
       pull(Flush::Finished);
-      if (!*alive) return;  // the read callback destroyed us
+      if (!alive.alive()) return;  // the read callback destroyed us
     }
     run_eventcb(what);
   }

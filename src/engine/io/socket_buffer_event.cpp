@@ -176,10 +176,10 @@ void SocketBufferEvent::handle_read(short what) {
   // A reply the read callback writes goes out right away: no EPOLLOUT
   // registration and no extra loop round for the common request/response
   // case. Only what the socket does not take waits for the write event.
-  auto alive = alive_;
+  Guard alive(*this);
   in_read_callback_ = true;
   run_readcb();
-  if (!*alive) return;
+  if (!alive.alive()) return;
   in_read_callback_ = false;
   if (!output_.empty() && !write_ev_.pending(kWrite)) write_now();
 }
@@ -212,9 +212,9 @@ bool SocketBufferEvent::connect_finished() {
     run_eventcb(kError);
     return false;
   }
-  auto alive = alive_;
+  Guard alive(*this);
   run_eventcb(kConnected);
-  if (!*alive) return false;
+  if (!alive.alive()) return false;
   schedule_read_event();
   schedule_write_event();
   if (output_.empty() && shutdown_pending_) finish_shutdown();

@@ -141,17 +141,17 @@ void TlsBufferEvent::on_pump(int, short, void* arg) { static_cast<TlsBufferEvent
 // in both directions. Callbacks may destroy us: every step checks.
 void TlsBufferEvent::pump() {
   if (pumping_ || failed_) return;
-  auto alive = alive_;
+  Guard alive(*this);
   pumping_ = true;
   bool ok = established_ || handshake();
-  if (!*alive) return;
+  if (!alive.alive()) return;
   // A read callback usually writes a reply (while we are pumping, so
   // output_changed does not recurse): encrypt it before returning.
   while (ok && established_) {
     std::size_t left = output_.length();
     bool renegotiating = SSL_in_init(ssl_);
     ok = write_records() && read_records();
-    if (!*alive) return;
+    if (!alive.alive()) return;
     // Nothing moved (writes wait for a renegotiation that the peer's next
     // bytes advance): looping would never let those bytes in.
     bool moved = output_.length() != left || (renegotiating && !SSL_in_init(ssl_));
@@ -174,9 +174,9 @@ bool TlsBufferEvent::handshake() {
     established_ = true;
     schedule_read_event();  // from now on, read only as the user asks
     if (mode_ == Mode::kConnecting) {
-      auto alive = alive_;
+      Guard alive(*this);
       run_eventcb(kConnected);
-      if (!*alive) return false;
+      if (!alive.alive()) return false;
     }
     return true;
   }
@@ -228,7 +228,7 @@ bool TlsBufferEvent::write_records() {
 // Records from the underlying input, decrypted into our input while
 // reading is enabled and below the high watermark.
 bool TlsBufferEvent::read_records() {
-  auto alive = alive_;
+  Guard alive(*this);
   std::size_t before = input_.length();
   while ((enabled_ & kRead) && !paused() && !peer_closed_) {
     // Nothing to decrypt: skip the SSL_read that would only say so.
@@ -265,7 +265,7 @@ bool TlsBufferEvent::read_records() {
   if (paused()) under_->disable(kRead);
   if (input_.length() > before && input_.length() >= read_low_) {
     run_readcb();
-    if (!*alive) return false;
+    if (!alive.alive()) return false;
   }
   if (peer_closed_ && (enabled_ & kRead)) {
     disable(kRead);
@@ -286,10 +286,10 @@ void TlsBufferEvent::underlying_event(short what) {
   if (what & kConnected) return pump();
   if (what & kEof) {
     bio_->eof = true;
-    auto alive = alive_;
+    Guard alive(*this);
     pump();  // reads what is left; a handshake in progress fails
     // Full or not reading: what is left is read (and the end seen) later.
-    if (!*alive || peer_closed_ || failed_ || !established_ || !(enabled_ & kRead) || paused()) return;
+    if (!alive.alive() || peer_closed_ || failed_ || !established_ || !(enabled_ & kRead) || paused()) return;
     peer_closed_ = dirty_shutdown_ = true;  // EOF inside a record, or reading disabled
     run_eventcb(kReading | kEof);
     return;
@@ -307,9 +307,9 @@ void TlsBufferEvent::underlying_event(short what) {
 }
 
 void TlsBufferEvent::drained() {
-  auto alive = alive_;
+  Guard alive(*this);
   if (!output_.empty() || shutdown_pending_) pump();
-  if (!*alive) return;
+  if (!alive.alive()) return;
   // Not during the handshake: a connecting BufferEvent hears of nothing before kConnected.
   if (established_ && output_.length() <= write_low_ && under_->output().length() <= write_low_) run_writecb();
 }

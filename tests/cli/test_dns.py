@@ -972,6 +972,23 @@ class ResolveAgainstPython(DnsCase):
         diffs = {(b - a) % 65536 for a, b in zip([q[0] for q in server.queries], [q[0] for q in server.queries][1:])}
         self.assertGreater(len(diffs), 1, "IDs are not a counter")
 
+    def test_queries_in_flight_together_share_ports_each_answered(self):
+        # Bulk lookups: queries out at the same time share a source port
+        # (at most 64 per port), queries asked one after another do not
+        # (test_random_ids_and_source_ports). Every name gets its own answer.
+        server = self.fake(delay=0.05)
+        names = [f"bulk{i}.example.test" for i in range(200)]
+        path = self.write("bulk.txt", "\n".join(names) + "\n")
+        result = self.resolve("-t", "A", "-f", path, "--max-inflight", "50", port=server.port)
+        self.assertExit(result, 0)
+        self.assertEqual(answer_lines(result.stdout), [(f"{n}.", 60, "IN", "A", "192.0.2.77") for n in names])
+        self.assertEqual(len(server.queries), 200)
+        ports = [q[1] for q in server.queries]
+        self.assertLess(len(set(ports)), 200 // 4, "queries in flight together should share ports")
+        self.assertGreaterEqual(len(set(ports)), 200 // 64, "a port carries at most 64 queries")
+        per_port = {p: ports.count(p) for p in set(ports)}
+        self.assertLessEqual(max(per_port.values()), 64, per_port)
+
     def test_forged_answers_are_dropped(self):
         server = self.fake(forge=True)
         result = self.resolve("-t", "A", "victim.example.test", "--timeout", "2s", port=server.port)

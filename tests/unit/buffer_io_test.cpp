@@ -311,3 +311,50 @@ TEST_CASE("reference cleanup runs exactly once when the buffer is destroyed") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("read and write work on a pipe too (not a socket: readv / writev)") {
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+  ev::UniqueFd r(fds[0]), w(fds[1]);
+  Buffer out;
+  out.add("through a pipe", 14);
+  CHECK(out.write(w.get()) == 14);
+  Buffer in;
+  CHECK(in.read(r.get()) == 14);
+  CHECK(in.to_string() == "through a pipe");
+  CHECK(in.read(r.get()) == -1);
+  CHECK(errno == EAGAIN);
+}
+
+TEST_CASE("writing to a socket whose peer is gone is EPIPE, not SIGPIPE") {
+  SocketPair sp;
+  sp.b.reset();
+  Buffer out;
+  out.add("x", 1);
+  // Without MSG_NOSIGNAL this would kill the test process.
+  CHECK(out.write(sp.a.get()) == -1);
+  CHECK(errno == EPIPE);
+  CHECK(out.length() == 1);  // nothing drained
+}
+
+TEST_CASE("small reads after large ones, and large after small, keep every byte in order") {
+  SocketPair sp;
+  std::string sent;
+  Buffer in;
+  for (std::size_t size : {64u, 200000u, 10u, 70000u, 1u, 300000u, 64u}) {
+    std::string chunk(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) chunk[i] = static_cast<char>('a' + (sent.size() + i) % 26);
+    sent += chunk;
+    std::size_t off = 0;
+    while (off < chunk.size()) {
+      ssize_t n = ::send(sp.b.get(), chunk.data() + off, chunk.size() - off, 0);
+      if (n > 0) off += static_cast<std::size_t>(n);
+      while (in.read(sp.a.get()) > 0) {
+      }
+    }
+  }
+  while (in.read(sp.a.get()) > 0) {
+  }
+  CHECK(in.length() == sent.size());
+  CHECK(in.to_string() == sent);
+}

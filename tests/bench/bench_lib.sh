@@ -245,7 +245,8 @@ worker_processes 1;
 master_process on;
 pid $NGX/nginx.pid;
 error_log $NGX/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections 16384; }
+worker_rlimit_nofile 20000;
 http {
   $types
   default_type application/octet-stream;

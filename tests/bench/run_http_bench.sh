@@ -22,6 +22,7 @@
 #   HTTP_BENCH_RUNS     runs per cell (wrk and downloads); medians [3]
 #   HTTP_BENCH_CONNS    wrk connections [64]
 #   HTTP_BENCH_FILES    which files to serve under wrk ["1k.bin 1m.bin"]
+#   HTTP_IDLE_CONNS     idle connections for the memory table [10000; 0 skips it]
 #   HTTP_GET_SIZE       size of the download test's file, for truncate(1);
 #                       0 skips that test [1G]
 #   HTTP_SERVER_CPU     CPU for the servers, "" for none [0]
@@ -117,6 +118,7 @@ listen:
   host: 127.0.0.1
   port: $SERVER_PORT
 num-threads: 1
+max-connections: 20000
 error-log: $TMP/h2o/error.log
 $user
 hosts:
@@ -229,6 +231,61 @@ elif [ $HAVE_CURL = 1 ]; then
   goal_row "1 KiB requests/s vs the better of nginx and h2o" "${MRPS[1k.bin,evtool]:-—}" "$(better "${MRPS[1k.bin,nginx]:-—}" "${MRPS[1k.bin,h2o]:-—}")" ">=" 1.10
   goal_row "1 KiB requests/s vs evhttp" "${MRPS[1k.bin,evtool]:-—}" "${MRPS[1k.bin,evhttp]:-—}" ">=" 1.50
   goal_row "1 MiB MiB/s vs the better of nginx and h2o" "${MMIB[1m.bin,evtool]:-—}" "$(better "${MMIB[1m.bin,nginx]:-—}" "${MMIB[1m.bin,h2o]:-—}")" ">=" 1.00
+fi
+
+# ---- idle connections --------------------------------------------------------
+# HTTP_IDLE_CONNS keep-alive connections that never send a request: the
+# growth of the serving processes' VmRSS per connection (nginx: master and
+# worker summed; they share the listening socket, not the connections).
+IDLE_CONNS=${HTTP_IDLE_CONNS:-10000}
+tree_rss_kib() { local p total=0; for p in $(tree "$1"); do total=$((total + $(rss_kib "$p" || echo 0))); done; echo "$total"; }
+idle_run() {  # idle_run SERVER -> bytes per connection; 1 on failure
+  local before after fds client
+  ready_server "$1" 1k.bin "idle, $1" || return 1
+  sleep 0.5
+  before=$(tree_rss_kib "$SERVER_PID")
+  "${CPIN[@]}" "$BIN/echo_load" --mode idle --conns "$IDLE_CONNS" --hold 120 --host 127.0.0.1 --port "$SERVER_PORT" \
+    >"$TMP/idle.out" 2>"$TMP/idle.err" &
+  client=$!
+  for _ in $(seq 900); do grep -q '"ready":true' "$TMP/idle.out" && break; kill -0 "$client" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 300); do
+    fds=0
+    for p in $(tree "$SERVER_PID"); do fds=$((fds + $(fd_count "$p"))); done
+    [ "$fds" -ge "$IDLE_CONNS" ] && break
+    sleep 0.1
+  done
+  sleep 1
+  after=$(tree_rss_kib "$SERVER_PID")
+  stop_pid "$client"
+  stop_server
+  grep -q '"ready":true' "$TMP/idle.out" && [ "$fds" -ge "$IDLE_CONNS" ] || return 1
+  echo $(((after - before) * 1024 / IDLE_CONNS))
+}
+if [ -x "$BIN/echo_load" ] && [ "$IDLE_CONNS" != 0 ]; then
+  declare -A IDLE
+  for rep in $(seq "$RUNS"); do
+    for server in evtool nginx h2o; do
+      [ "${AVAIL[$server]:-0}" = 1 ] || continue
+      echo "http: $IDLE_CONNS idle connections, $server, run $rep/$RUNS ..." >&2
+      if b=$(idle_run "$server"); then IDLE[$server]+=" $b"; else NOTES+=("idle, $server, run $rep: failed"); fi
+    done
+  done
+  echo
+  echo "### http: $IDLE_CONNS idle keep-alive connections, server VmRSS growth per connection (bytes, median of $RUNS)"
+  echo
+  echo "| server | bytes per connection | evtool / this |"
+  echo "|---|---:|---:|"
+  # shellcheck disable=SC2086
+  ours=$(median ${IDLE[evtool]:-—})
+  for server in evtool nginx h2o; do
+    # shellcheck disable=SC2086
+    m=$(median ${IDLE[$server]:-—})
+    r="—"; [ "$server" != evtool ] && r=$(ratio "$ours" "$m")
+    echo "| $server | $m | $r |"
+  done
+  goals_head "evtool ratio"
+  # shellcheck disable=SC2086
+  goal_row "idle bytes per connection vs nginx" "$ours" "$(median ${IDLE[nginx]:-—})" "<=" 1.00
 fi
 
 # ---- 2. one big download ---------------------------------------------------

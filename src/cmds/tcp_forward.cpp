@@ -17,6 +17,7 @@
 #include "cmds/tls_options.h"
 #include "engine/dns/connector.h"
 #include "engine/dns/resolver.h"
+#include "engine/util/socket.h"
 #include "engine/util/units.h"
 
 namespace evtool {
@@ -43,6 +44,7 @@ class Forwarder final : public ConnectionHandler {
 
   void on_connection(int fd, const ev::SocketAddress& peer) override {
     std::string name = peer_name(peer);
+    ev::make_tcp_nodelay(fd);  // a relay must not hold small writes back (Nagle); fails harmlessly on Unix sockets
     auto client = open_connection(fd, name);
     if (!client) return;
     auto relay = std::make_unique<Relay>(std::move(client), name, [this](Relay& r) { finished(r); });
@@ -77,6 +79,7 @@ class Forwarder final : public ConnectionHandler {
       out().info("%s -> %s: %s", r.peer().c_str(), target_text().c_str(), res.message.c_str());
       return r.close();
     }
+    ev::make_tcp_nodelay(bev->fd());
     if (!tls_) return start(r, std::move(bev));
     std::string why;
     // A Unix target has no host name: "localhost" unless --servername.

@@ -87,17 +87,7 @@ start_server() {
 
 # run_timed ARGS: one pingpong / bulk run against SERVER_PORT; prints its
 # JSON with the server's CPU time during the run added.
-run_timed() {
-  local t0 t1 out rc
-  t0=$(cpu_ticks "$SERVER_PID")
-  # shellcheck disable=SC2086
-  out=$("${BOUND[@]}" "${CPIN[@]}" "$BIN/echo_load" $1 --seconds "$SECS" --host 127.0.0.1 --port "$SERVER_PORT" \
-          2>"$TMP/client.err")
-  rc=$?
-  t1=$(cpu_ticks "$SERVER_PID")
-  [ $rc -eq 0 ] && [ -n "$out" ] || return 1
-  printf '%s,"server_cpu_s":%s}\n' "${out%\}}" "$(awk -v a="${t0:-0}" -v b="${t1:-0}" -v hz="$TICKS_PER_S" 'BEGIN { printf "%.2f", (b - a) / hz }')"
-}
+run_timed() { timed_load server_cpu_s "$1"; }
 
 # run_idle ARGS: opens the idle connections, waits until the server holds
 # them all, then prints the server's VmRSS as JSON.

@@ -81,6 +81,16 @@ cpu_ticks() {
 }
 loadavg() { cut -d' ' -f1 /proc/loadavg 2>/dev/null; }
 
+# pick_cases NAMES: keeps the CASES ("name|...") named in NAMES (all when empty).
+pick_cases() {
+  [ -n "$1" ] || return 0
+  local picked=() c
+  for c in "${CASES[@]}"; do
+    [[ " $1 " == *" ${c%%|*} "* ]] && picked+=("$c")
+  done
+  CASES=("${picked[@]}")
+}
+
 # timed_load FIELD ARGS: one echo_load run (ARGS, for SECS seconds, pinned
 # with CPIN) against SERVER_PORT; prints its JSON with the CPU seconds of
 # SERVER_PID's tree during the run added as FIELD.

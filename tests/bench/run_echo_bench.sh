@@ -58,13 +58,7 @@ CASES=(
   "idle|--mode idle --conns $IDLE_CONNS|rss_kib|$IDLE_CONNS idle conns, never used: server VmRSS (MiB)"
   "idle-ping|--mode idle --conns $IDLE_CONNS --ping --size 64|rss_kib|$IDLE_CONNS idle conns, after one 64 B echo: server VmRSS (MiB)"
 )
-if [ -n "${ECHO_CASES:-}" ]; then
-  picked=()
-  for c in "${CASES[@]}"; do
-    [[ " $ECHO_CASES " == *" ${c%%|*} "* ]] && picked+=("$c")
-  done
-  CASES=("${picked[@]}")
-fi
+pick_cases "${ECHO_CASES:-}"
 
 # start_server CMD: sets SERVER_PID and SERVER_PORT; 1 if it did not listen in 10 s.
 start_server() {

@@ -45,13 +45,7 @@ CASES=(
   "pingpong-64|--mode pingpong --conns 64 --size 64|messages_per_s|pingpong 64 B, 64 conns (messages/s)"
   "bulk-1|--mode bulk --conns 1 --block 65536|mib_per_s|bulk 64 KiB blocks, 1 conn (MiB/s)"
 )
-if [ -n "${FORWARD_CASES:-}" ]; then
-  picked=()
-  for c in "${CASES[@]}"; do
-    [[ " $FORWARD_CASES " == *" ${c%%|*} "* ]] && picked+=("$c")
-  done
-  CASES=("${picked[@]}")
-fi
+pick_cases "${FORWARD_CASES:-}"
 
 # The one echo server every relay forwards to.
 "${CPIN[@]}" "$BUILD/evtool" -q tcp echo 0 --bind 127.0.0.1 >"$TMP/echo.out" 2>"$TMP/echo.err" &

@@ -43,7 +43,7 @@ _evtool_options() {
         'http post') echo '-H= --header= -o= --output= -i --include -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --unix-socket= --retries= -k --insecure --cacert= -d= --data= --data-binary= -F= --form= --content-type= -h --help' ;;
         dns)         echo '-h --help' ;;
         'dns resolve') echo '-t= --type= -x --reverse --server= -p= --port= -4 -6 --resolv-conf= --hosts= --no-hosts --no-search --timeout= --tries= --tcp --short -f= --file= --max-inflight= -h --help' ;;
-        'dns serve') echo '-p= --port= --bind= --drain-timeout= --zone= --record= --hosts= --ttl= --forward= -h --help' ;;
+        'dns serve') echo '-p= --port= --unix= --bind= --drain-timeout= --zone= --record= --hosts= --ttl= --forward= -h --help' ;;
     esac
 }
 

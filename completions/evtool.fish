@@ -131,6 +131,7 @@ function __evtool_value_options
         case 'dns serve'
             echo -p
             echo --port
+            echo --unix
             echo --bind
             echo --drain-timeout
             echo --zone
@@ -316,3 +317,4 @@ complete -c evtool -n "__evtool_at 'dns serve'" -l record -x -d 'A record: NAME 
 complete -c evtool -n "__evtool_at 'dns serve'" -l hosts -r -F -d 'Hosts file: A/AAAA and PTR records'
 complete -c evtool -n "__evtool_at 'dns serve'" -l ttl -x -d 'TTL for records without one (default 300)'
 complete -c evtool -n "__evtool_at 'dns serve'" -l forward -x -d 'Relay other names to ADDR[:PORT]'
+complete -c evtool -n "__evtool_at 'dns serve'" -l unix -r -F -d 'Listen on a Unix domain stream socket instead of the ports'

@@ -1,7 +1,7 @@
 """Unix domain sockets on every server and client (CLI.md, "Unix domain
 sockets").
 
-Servers take `--unix PATH` instead of a port and print `listening on
+Servers (tcp echo/serve/forward, http serve, dns serve) take `--unix PATH` instead of a port and print `listening on
 unix:PATH` (JSON proto "unix"); a stale socket file is replaced, a live one
 (or a file that is not a socket) refused with exit 1; the file goes when the
 server stops. Clients: `tcp chat --unix`, `http get|post --unix-socket`
@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import unittest
 from pathlib import Path
@@ -174,6 +175,27 @@ class Servers(UnixCase):
         proc.stdin.write(b"tls over unix\n")
         proc.stdin.flush()
         self.assertEqual(proc.stdout.readline(), b"tls over unix\n")
+
+
+class Dns(UnixCase):
+    @staticmethod
+    def query(name: str, qtype: int = 1, ident: int = 0x1234) -> bytes:
+        labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split(".")) + b"\0"
+        return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + labels + struct.pack("!HH", qtype, 1)
+
+    def test_dns_serve_answers_over_a_unix_stream_socket(self):
+        server = self.start(["dns", "serve", "--unix", self.path, "--record", "www.example.test. 60 IN A 192.0.2.7"])
+        self.assertEqual(server.sockets, [("unix", str(self.path), 0)])
+        peer = self.connect_unix()
+        for ident in (1, 2):  # two queries on one connection, TCP's framing
+            q = self.query("www.example.test", ident=ident)
+            peer.send(struct.pack("!H", len(q)) + q)
+            (length,) = struct.unpack("!H", peer.read_exactly(2))
+            answer = peer.read_exactly(length)
+            self.assertEqual(struct.unpack("!H", answer[:2])[0], ident)
+            self.assertEqual(struct.unpack("!H", answer[6:8])[0], 1)  # one answer record
+            self.assertTrue(answer.endswith(bytes([192, 0, 2, 7])))
+        self.assertIn("www.example.test", server.readline())  # the query log line
 
 
 class Chat(UnixCase):

@@ -38,6 +38,9 @@ LOG = re.compile(r"^(\S+) -> (\S+): (\d+) bytes up, (\d+) bytes down$")
 
 
 class ForwardCase(tcp.TcpCase):
+    # What the server printed on stderr arrives through a reader thread.
+    wait_stderr = tls.TlsCase.wait_stderr
+
     def forward(self, target: str, *options) -> et.Server:
         return self.start(["tcp", "forward", "0", target, "--bind", LOCAL, *options])
 
@@ -166,7 +169,24 @@ class Failures(ForwardCase):
             self.assertEqual(peer.read_to_eof(), b"")
             self.assertEqual(self.log_line(fwd).groups()[2:], ("0", "0"))
         self.assertIsNone(fwd.returncode)
-        self.assertIn("Connection refused", fwd.stderr)
+        self.wait_stderr(fwd, "Connection refused")
+
+    def test_target_that_does_not_answer_times_out(self):
+        # A listener whose accept queue is full drops new SYNs: connecting hangs.
+        full = socket.socket()
+        self.addCleanup(full.close)
+        full.bind((LOCAL, 0))
+        full.listen(0)
+        for _ in range(3):
+            filler = socket.socket()
+            self.addCleanup(filler.close)
+            filler.setblocking(False)
+            filler.connect_ex(full.getsockname())
+        fwd = self.forward(f"{LOCAL}:{full.getsockname()[1]}", "--connect-timeout", "300ms")
+        peer = self.connect(fwd.port)
+        self.assertEqual(peer.read_to_eof(), b"")
+        self.assertEqual(self.log_line(fwd).groups()[2:], ("0", "0"))
+        self.wait_stderr(fwd, "timed out")
 
     def test_target_reset_closes_the_client(self):
         def target(conn: socket.socket) -> None:
@@ -257,7 +277,7 @@ class Tls(ForwardCase):
         peer = self.connect(fwd.port)
         self.assertEqual(peer.read_to_eof(), b"")
         self.log_line(fwd)
-        self.assertIn("certificate verify failed", fwd.stderr)
+        self.wait_stderr(fwd, "certificate verify failed")
         insecure = self.forward(f"{LOCAL}:{echo.port}", "--to-tls", "-k")
         self.roundtrip(self.connect(insecure.port), b"-k")
 

@@ -172,16 +172,7 @@ class Failures(ForwardCase):
         self.wait_stderr(fwd, "Connection refused")
 
     def test_target_that_does_not_answer_times_out(self):
-        # A listener whose accept queue is full drops new SYNs: connecting hangs.
-        full = socket.socket()
-        self.addCleanup(full.close)
-        full.bind((LOCAL, 0))
-        full.listen(0)
-        for _ in range(3):
-            filler = socket.socket()
-            self.addCleanup(filler.close)
-            filler.setblocking(False)
-            filler.connect_ex(full.getsockname())
+        full = tcp.unanswering_listener(self)
         fwd = self.forward(f"{LOCAL}:{full.getsockname()[1]}", "--connect-timeout", "300ms")
         peer = self.connect(fwd.port)
         self.assertEqual(peer.read_to_eof(), b"")

@@ -221,7 +221,7 @@ int run_chat(const Context& ctx, const ChatOptions& o) {
 void add_tcp_chat_command(CLI::App& tcp, Context& ctx) {
   auto opts = std::make_shared<ChatOptions>();
   CLI::App* cmd = tcp.add_subcommand("chat", "Connect to HOST PORT: stdin to the server, the server to stdout");
-  cmd->add_option("HOST", opts->host, "Server name or IP address (none with --unix)");
+  cmd->add_option("HOST", opts->host, "Server name or IP address (none with --unix)")->option_text("HOST");
   cmd->add_option("PORT", opts->port, "Server port")->check(kPort);
   cmd->add_option("--unix", opts->unix_path, "Connect to the Unix domain socket at PATH instead of HOST PORT")
       ->option_text("PATH");

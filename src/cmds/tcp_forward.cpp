@@ -165,7 +165,7 @@ void add_tcp_forward_command(CLI::App& tcp, Context& ctx) {
   auto o = std::make_shared<ForwardOptions>();
   CLI::App* cmd = tcp.add_subcommand("forward", "Forward each connection on PORT to HOST:PORT (a relay, like socat)");
   cmd->alias("proxy");
-  cmd->add_option("PORT", o->port_arg, "TCP port to listen on (0: any free port; none with --unix)");
+  cmd->add_option("PORT", o->port_arg, "TCP port to listen on (0: any free port; none with --unix)")->option_text("PORT");
   cmd->add_option("TARGET", o->target_arg, "Where to connect: HOST:PORT, [IPv6]:PORT or unix:PATH")
       ->option_text("HOST:PORT");
   add_server_options(cmd, o->server, kTcpServerFlags & ~kPortArgument);

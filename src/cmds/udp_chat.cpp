@@ -172,7 +172,7 @@ class UdpChat {
 void add_udp_chat_command(CLI::App& udp, Context& ctx) {
   auto opts = std::make_shared<ChatOptions>();
   CLI::App* cmd = udp.add_subcommand("chat", "Send stdin lines to HOST PORT as datagrams, print the datagrams back");
-  cmd->add_option("HOST", opts->host, "Peer name or IP address")->required();
+  cmd->add_option("HOST", opts->host, "Peer name or IP address")->required()->option_text("HOST");
   cmd->add_option("PORT", opts->port, "Peer UDP port")->required()->check(kPort);
   cmd->add_option("--wait", opts->wait, "At stdin EOF, exit after DUR without a datagram (default 1s)")
       ->check(kPositiveDuration);

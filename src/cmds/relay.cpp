@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "cmds/server_frame.h"
+#include "engine/io/socket_buffer_event.h"
 
 namespace evtool {
 namespace {
@@ -21,10 +22,12 @@ Relay::Relay(std::unique_ptr<ev::BufferEvent> client, std::string peer, Finished
   sides_[kClient].bev = std::move(client);
 }
 
-void Relay::start(std::unique_ptr<ev::BufferEvent> target) {
+void Relay::start(std::unique_ptr<ev::BufferEvent> target, bool write_through) {
   sides_[kTarget].bev = std::move(target);
   for (int i : {kClient, kTarget}) {
     ev::BufferEvent& b = *sides_[i].bev;
+    // Only a plain socket (no TLS or filter layer) can be written past its BufferEvent.
+    sides_[i].direct = write_through && dynamic_cast<ev::SocketBufferEvent*>(&b) != nullptr;
     b.setcb([this, i](ev::BufferEvent&) { readable(i); }, [this, i](ev::BufferEvent&) { drained(i); },
             [this, i](ev::BufferEvent&, short what) { event(i, what); });
     b.setwatermark(ev::kWrite, kOutputLow, 0);
@@ -34,10 +37,20 @@ void Relay::start(std::unique_ptr<ev::BufferEvent> target) {
 
 void Relay::readable(int from) {
   Side& src = sides_[from];
-  ev::BufferEvent& dst = *sides_[1 - from].bev;
+  Side& to = sides_[1 - from];
+  ev::BufferEvent& dst = *to.bev;
   src.bytes_read += src.bev->input().length();
+  if (to.direct && dst.output().empty()) write_through(src.bev->input(), dst);
   dst.output().add_buffer(src.bev->input());
   if (unsent(dst) >= kOutputHigh) src.bev->disable(ev::kRead);
+}
+
+// Nothing is queued for dst: write straight to its socket, sparing the
+// write event's arming, wake-up and disarming per message (what is left,
+// when the socket is full, queues as usual). An error is left for dst's
+// own write to find and report.
+void Relay::write_through(ev::Buffer& data, ev::BufferEvent& dst) {
+  if (!data.empty()) data.write(dst.fd(), static_cast<ssize_t>(dst.max_single_write()));
 }
 
 // `to` sent some of what it owed: its source may read again, and a

@@ -32,8 +32,10 @@ class Relay {
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
-  // Joins the connected target and starts relaying.
-  void start(std::unique_ptr<ev::BufferEvent> target);
+  // Joins the connected target and starts relaying. `write_through`: a
+  // side that is a plain socket with nothing queued is written directly
+  // (not with rate limits, which count the BufferEvent's own writes).
+  void start(std::unique_ptr<ev::BufferEvent> target, bool write_through);
   // Ends the relay now (both sides closed), e.g. when the target could not
   // be reached. Calls `finished`.
   void close();
@@ -48,9 +50,11 @@ class Relay {
     std::unique_ptr<ev::BufferEvent> bev;
     std::uint64_t bytes_read = 0;
     bool eof = false;  // this side sent its last byte (FIN, close_notify)
+    bool direct = false;  // a plain socket: write_through() may write to it
   };
 
   void readable(int from);
+  static void write_through(ev::Buffer& data, ev::BufferEvent& dst);
   void drained(int to);
   void event(int side, short what);
   void timed_out(int side, short what);

@@ -107,7 +107,8 @@ class Forwarder final : public ConnectionHandler {
 
   void start(Relay& r, std::unique_ptr<ev::BufferEvent> target) {
     target->set_timeouts(opts_.server.idle(), opts_.server.idle());
-    r.start(std::move(target));
+    bool limited = !opts_.server.rate.empty() || !opts_.server.group_rate.empty();
+    r.start(std::move(target), !limited);
   }
 
   void finished(Relay& r) {

@@ -115,6 +115,11 @@ class Relaying(ForwardCase):
         fwd = self.forward(f"[::1]:{echo.port}")
         self.roundtrip(self.connect(fwd.port), b"to ::1")
 
+    def test_rate_limited_relay_is_byte_exact(self):
+        _, fwd = self.echo_and_forward("--rate", "4M", "--group-rate", "8M")
+        data = bytes(range(256)) * 2048  # 512 KiB each way
+        self.assertEqual(self.transfer(fwd.port, data), data)
+
     def test_threads(self):
         _, fwd = self.echo_and_forward("--threads", "3")
         for i in range(12):

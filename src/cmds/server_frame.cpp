@@ -34,7 +34,8 @@ long ServerOptions::connection_limit() const {
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1L << 20;
   constexpr rlim_t kReserve = 32;
-  return static_cast<long>(rl.rlim_cur > kReserve + 1 ? std::min<rlim_t>(rl.rlim_cur - kReserve, 1L << 30) : 1);
+  long fds = static_cast<long>(rl.rlim_cur > kReserve + 1 ? std::min<rlim_t>(rl.rlim_cur - kReserve, 1L << 30) : 1);
+  return std::max(1L, fds / std::max(1, fds_per_connection));
 }
 
 ev::SocketAddress ServerOptions::address() const {
@@ -68,7 +69,8 @@ void add_server_options(CLI::App* cmd, ServerOptions& o, unsigned flags, const s
       ->check(kPositiveDuration);
   if (flags & kMaxConns)
     cmd->add_option("--max-conns", o.max_conns,
-                    "Serve at most N connections at once (default: RLIMIT_NOFILE less 32)")
+                    o.fds_per_connection > 1 ? "Serve at most N connections at once (default: RLIMIT_NOFILE less 32, halved)"
+                                             : "Serve at most N connections at once (default: RLIMIT_NOFILE less 32)")
         ->check(kPositive);
   if (flags & kIdleTimeout)
     cmd->add_option("--idle-timeout", o.idle_timeout, "Close a connection idle this long")->check(kPositiveDuration);

@@ -37,12 +37,14 @@ struct ServerOptions {
   long threads = 1;
   std::string drain_timeout = "10s";
   ServerTlsFlags tls;  // --tls, --cert, --key
+  int fds_per_connection = 1;  // a relay (tcp forward) holds two
 
   std::optional<ev::Duration> idle() const;
   std::optional<std::uint64_t> rate_bytes() const;
   std::optional<std::uint64_t> group_rate_bytes() const;
   // --max-conns, or what RLIMIT_NOFILE allows: the soft limit less a
-  // reserve of 32 descriptors (files, logs, resolvers), at least 1.
+  // reserve of 32 descriptors (files, logs, resolvers), divided by
+  // fds_per_connection, at least 1.
   long connection_limit() const;
   // --unix, else --bind and the port; throws UsageError for a bad
   // address, or for neither a port nor --unix.

@@ -164,6 +164,7 @@ int run_forward(const Context& ctx, ForwardOptions& o) {
 
 void add_tcp_forward_command(CLI::App& tcp, Context& ctx) {
   auto o = std::make_shared<ForwardOptions>();
+  o->server.fds_per_connection = 2;  // the client's socket and the target's
   CLI::App* cmd = tcp.add_subcommand("forward", "Forward each connection on PORT to HOST:PORT (a relay, like socat)");
   cmd->alias("proxy");
   cmd->add_option("PORT", o->port_arg, "TCP port to listen on (0: any free port; none with --unix)")->option_text("PORT");

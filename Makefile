@@ -14,7 +14,10 @@ PACKAGES := g++ cmake make pkg-config ccache python3 \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test asan bench soak fuzz clean
+.PHONY: all deps build run test asan bench soak fuzz clean install uninstall
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 30
@@ -100,6 +103,18 @@ fuzz: deps
 	  echo "== $$name ($(FUZZ_SECONDS)s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus-$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
+
+# Installs $(BUILD)/evtool (built first if missing), the man page and the
+# bash, zsh and fish completions under $(DESTDIR)$(PREFIX); the list of
+# installed files (without DESTDIR) goes to $(BUILD)/install_manifest.txt,
+# which uninstall reads: give it the same DESTDIR.
+install:
+	@[ -x $(BUILD)/evtool ] || $(MAKE) build
+	DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --prefix '$(PREFIX)'
+
+uninstall:
+	@[ -f $(BUILD)/install_manifest.txt ] || { echo "no $(BUILD)/install_manifest.txt: run make install first"; exit 1; }
+	sed 's|^|$(DESTDIR)|' $(BUILD)/install_manifest.txt | xargs -d '\n' rm -fv
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -14,8 +14,9 @@
 # Subcommands (and aliases) of a command path.
 _evtool_subcommands() {
     case $1 in
-        '') echo 'backends timer tcp http dns' ;;
-        tcp) echo 'echo serve chat' ;;
+        '') echo 'backends timer tcp udp http dns' ;;
+        tcp) echo 'echo serve chat forward proxy' ;;
+        udp) echo 'echo chat' ;;
         http) echo 'get post serve' ;;
         dns) echo 'resolve lookup serve' ;;
     esac
@@ -29,16 +30,20 @@ _evtool_options() {
         backends) echo '--bench --fds= --active= --writes= --rounds= -h --help' ;;
         timer)    echo '--after= --every= --count= --exec= -h --help' ;;
         tcp)      echo '-h --help' ;;
-        'tcp echo')  echo '--bind= --drain-timeout= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= -h --help' ;;
-        'tcp serve') echo '--bind= --drain-timeout= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= --max-line= --max-queue= -h --help' ;;
-        'tcp chat')  echo '--connect-timeout= --tls -k --insecure --cacert= --servername= -h --help' ;;
+        'tcp echo')  echo '--unix= --bind= --drain-timeout= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= -h --help' ;;
+        'tcp serve') echo '--unix= --bind= --drain-timeout= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= --max-line= --max-queue= -h --help' ;;
+        'tcp chat')  echo '--unix= --connect-timeout= --tls -k --insecure --cacert= --servername= -h --help' ;;
+        'tcp forward') echo '--unix= --bind= --drain-timeout= --max-conns= --idle-timeout= --rate= --group-rate= --threads= --tls --cert= --key= --connect-timeout= --to-tls -k --insecure --cacert= --servername= -h --help' ;;
+        udp)         echo '-h --help' ;;
+        'udp echo')  echo '--bind= --drain-timeout= --threads= -h --help' ;;
+        'udp chat')  echo '--wait= --binary -h --help' ;;
         http)        echo '-h --help' ;;
-        'http get')  echo '-H= --header= -o= --output= -i --include -I --head -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -h --help' ;;
-        'http serve') echo '-p= --port= --bind= --drain-timeout= --threads= --max-conns= --timeout= --min-rate= --max-header= --max-body= --no-listing --index= --echo= --tls --cert= --key= -h --help' ;;
-        'http post') echo '-H= --header= -o= --output= -i --include -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --retries= -k --insecure --cacert= -d= --data= --data-binary= -F= --form= --content-type= -h --help' ;;
+        'http get')  echo '-H= --header= -o= --output= -i --include -I --head -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --unix-socket= --retries= -k --insecure --cacert= -h --help' ;;
+        'http serve') echo '-p= --port= --unix= --bind= --drain-timeout= --threads= --max-conns= --timeout= --min-rate= --max-header= --max-body= --no-listing --index= --echo= --tls --cert= --key= -h --help' ;;
+        'http post') echo '-H= --header= -o= --output= -i --include -X= --request= -L --location --max-redirs= -f --fail --timeout= --connect-timeout= --unix-socket= --retries= -k --insecure --cacert= -d= --data= --data-binary= -F= --form= --content-type= -h --help' ;;
         dns)         echo '-h --help' ;;
         'dns resolve') echo '-t= --type= -x --reverse --server= -p= --port= -4 -6 --resolv-conf= --hosts= --no-hosts --no-search --timeout= --tries= --tcp --short -f= --file= --max-inflight= -h --help' ;;
-        'dns serve') echo '-p= --port= --bind= --drain-timeout= --zone= --record= --hosts= --ttl= --forward= -h --help' ;;
+        'dns serve') echo '-p= --port= --unix= --bind= --drain-timeout= --zone= --record= --hosts= --ttl= --forward= -h --help' ;;
     esac
 }
 
@@ -46,6 +51,7 @@ _evtool_options() {
 _evtool_canonical() {
     case $1 in
         'dns lookup') echo 'dns resolve' ;;
+        'tcp proxy') echo 'tcp forward' ;;
         *) echo "$1" ;;
     esac
 }
@@ -58,7 +64,7 @@ _evtool_values() {
         --exec)              COMPREPLY=($(compgen -c -- "$2")) ;;
         -t | --type)         COMPREPLY=($(compgen -W 'A AAAA CNAME MX TXT NS SOA SRV PTR CAA ANY' -- "$2")) ;;
         --resolv-conf | --hosts | --zone | -f | --file) COMPREPLY=($(compgen -f -- "$2")) ;;
-        -o | --output | --cacert | --cert | --key | --index) COMPREPLY=($(compgen -f -- "$2")) ;;
+        -o | --output | --cacert | --cert | --key | --index | --unix | --unix-socket) COMPREPLY=($(compgen -f -- "$2")) ;;
         -X | --request)      COMPREPLY=($(compgen -W 'GET HEAD POST PUT PATCH DELETE OPTIONS' -- "$2")) ;;
         *)                   COMPREPLY=() ;;  # durations, counts: free text
     esac

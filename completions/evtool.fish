@@ -19,6 +19,7 @@ function __evtool_subcommands
             echo backends
             echo timer
             echo tcp
+            echo udp
             echo http
             echo dns
         case http
@@ -33,6 +34,11 @@ function __evtool_subcommands
             echo echo
             echo serve
             echo chat
+            echo forward
+            echo proxy
+        case udp
+            echo echo
+            echo chat
     end
 end
 
@@ -41,6 +47,8 @@ function __evtool_canonical
     switch "$argv[1]"
         case 'dns lookup'
             echo 'dns resolve'
+        case 'tcp proxy'
+            echo 'tcp forward'
         case '*'
             echo $argv[1]
     end
@@ -78,8 +86,24 @@ function __evtool_value_options
             echo --connect-timeout
             echo --cacert
             echo --servername
+        case 'tcp echo' 'tcp serve' 'tcp forward'
+            for option in --unix --bind --drain-timeout --max-conns --idle-timeout --rate --group-rate --threads --cert --key
+                echo $option
+            end
+            test "$argv[1]" = 'tcp serve'; and echo --max-line; and echo --max-queue
+            test "$argv[1]" = 'tcp forward'; and echo --connect-timeout; and echo --cacert
+        case 'tcp chat'
+            echo --unix
+            echo --connect-timeout
+            echo --cacert
+        case 'udp echo'
+            echo --bind
+            echo --drain-timeout
+            echo --threads
+        case 'udp chat'
+            echo --wait
         case 'http get' 'http post'
-            for option in -H --header -o --output -X --request --max-redirs --timeout --connect-timeout --retries --cacert
+            for option in -H --header -o --output -X --request --max-redirs --timeout --connect-timeout --unix-socket --retries --cacert
                 echo $option
             end
             if test "$argv[1]" = 'http post'
@@ -88,7 +112,7 @@ function __evtool_value_options
                 end
             end
         case 'http serve'
-            for option in -p --port --bind --drain-timeout --threads --max-conns --timeout --min-rate --max-header --max-body --index --echo --cert --key
+            for option in -p --port --unix --bind --drain-timeout --threads --max-conns --timeout --min-rate --max-header --max-body --index --echo --cert --key
                 echo $option
             end
         case 'dns resolve'
@@ -107,6 +131,7 @@ function __evtool_value_options
         case 'dns serve'
             echo -p
             echo --port
+            echo --unix
             echo --bind
             echo --drain-timeout
             echo --zone
@@ -161,7 +186,8 @@ complete -c evtool -l version -d 'Print the version, default backend and OpenSSL
 # Commands.
 complete -c evtool -n '__evtool_at ""' -a backends -d 'List the event backends, or benchmark them'
 complete -c evtool -n '__evtool_at ""' -a timer -d 'Run a one-shot or periodic timer'
-complete -c evtool -n '__evtool_at ""' -a tcp -d 'TCP echo server, chat server and chat client'
+complete -c evtool -n '__evtool_at ""' -a tcp -d 'TCP echo server, chat server, chat client and port forwarder'
+complete -c evtool -n '__evtool_at ""' -a udp -d 'UDP echo server and datagram client'
 complete -c evtool -n '__evtool_at ""' -a http -d 'Static file server and curl-like client'
 complete -c evtool -n '__evtool_at ""' -a dns -d 'Resolve names and serve zones'
 
@@ -182,7 +208,10 @@ complete -c evtool -n '__evtool_at timer' -l exec -x -a '(__fish_complete_comman
 complete -c evtool -n '__evtool_at tcp' -a echo -d 'Echo every byte back to its sender'
 complete -c evtool -n '__evtool_at tcp' -a serve -d 'Chat server relaying lines between clients'
 complete -c evtool -n '__evtool_at tcp' -a chat -d 'Connect to a server: stdin to it, its bytes to stdout'
-for path in 'tcp echo' 'tcp serve'
+complete -c evtool -n '__evtool_at tcp' -a forward -d 'Forward each connection to HOST:PORT (a relay, like socat)'
+complete -c evtool -n '__evtool_at tcp' -a proxy -d 'Alias of forward'
+for path in 'tcp echo' 'tcp serve' 'tcp forward'
+    complete -c evtool -n "__evtool_at '$path'" -l unix -r -F -d 'Listen on a Unix domain socket instead of a port'
     complete -c evtool -n "__evtool_at '$path'" -l bind -x -d 'Address to listen on (default 0.0.0.0)'
     complete -c evtool -n "__evtool_at '$path'" -l max-conns -x -d 'Serve at most this many connections at once'
     complete -c evtool -n "__evtool_at '$path'" -l idle-timeout -x -d 'Close a connection idle this long'
@@ -191,22 +220,36 @@ for path in 'tcp echo' 'tcp serve'
     complete -c evtool -n "__evtool_at '$path'" -l threads -x -d 'Event loops sharing the port (SO_REUSEPORT)'
 end
 # Every server drains in-flight work on SIGINT/SIGTERM.
-for path in 'tcp echo' 'tcp serve' 'http serve' 'dns serve'
+for path in 'tcp echo' 'tcp serve' 'tcp forward' 'udp echo' 'http serve' 'dns serve'
     complete -c evtool -n "__evtool_at '$path'" -l drain-timeout -x -d 'Give in-flight work this long to finish on SIGINT/SIGTERM (default 10s)'
 end
 # TLS on the servers.
-for path in 'tcp echo' 'tcp serve' 'http serve'
+for path in 'tcp echo' 'tcp serve' 'tcp forward' 'http serve'
     complete -c evtool -n "__evtool_at '$path'" -l tls -d 'Speak TLS (an ephemeral self-signed certificate unless --cert/--key)'
     complete -c evtool -n "__evtool_at '$path'" -l cert -r -F -d 'TLS certificate chain (PEM), with --key'
     complete -c evtool -n "__evtool_at '$path'" -l key -r -F -d 'TLS private key (PEM), with --cert'
 end
 complete -c evtool -n "__evtool_at 'tcp serve'" -l max-line -x -d 'Disconnect a client whose line is longer (default 64k)'
 complete -c evtool -n "__evtool_at 'tcp serve'" -l max-queue -x -d 'Drop a client with more than this waiting to be sent to it (default 256k)'
+complete -c evtool -n "__evtool_at 'tcp chat'" -l unix -r -F -d 'Connect to a Unix domain socket instead of HOST PORT'
 complete -c evtool -n "__evtool_at 'tcp chat'" -l connect-timeout -x -d 'Give up connecting after this long (default 10s)'
 complete -c evtool -n "__evtool_at 'tcp chat'" -l tls -d "Speak TLS, verifying the server's certificate and name"
 complete -c evtool -n "__evtool_at 'tcp chat'" -s k -l insecure -d "TLS: do not verify the server's certificate"
 complete -c evtool -n "__evtool_at 'tcp chat'" -l cacert -r -F -d 'TLS: trust the CA certificates in this file'
 complete -c evtool -n "__evtool_at 'tcp chat'" -l servername -x -a '(__fish_print_hostnames)' -d 'TLS: name sent as SNI and verified (default: HOST)'
+complete -c evtool -n "__evtool_at 'tcp forward'" -l connect-timeout -x -d 'Give up connecting to the target after this long (default 10s)'
+complete -c evtool -n "__evtool_at 'tcp forward'" -l to-tls -d 'Speak TLS to the target, verifying its certificate and name'
+complete -c evtool -n "__evtool_at 'tcp forward'" -s k -l insecure -d 'TLS to the target: do not verify its certificate'
+complete -c evtool -n "__evtool_at 'tcp forward'" -l cacert -r -F -d 'TLS to the target: trust the CA certificates in this file'
+complete -c evtool -n "__evtool_at 'tcp forward'" -l servername -x -a '(__fish_print_hostnames)' -d 'TLS to the target: name sent as SNI and verified'
+
+# evtool udp
+complete -c evtool -n '__evtool_at udp' -a echo -d 'Send each datagram back to its sender'
+complete -c evtool -n '__evtool_at udp' -a chat -d 'Stdin lines as datagrams to HOST PORT, datagrams back to stdout'
+complete -c evtool -n "__evtool_at 'udp echo'" -l bind -x -d 'Address to listen on (default 0.0.0.0)'
+complete -c evtool -n "__evtool_at 'udp echo'" -l threads -x -d 'Event loops, each with its own socket on the port (SO_REUSEPORT)'
+complete -c evtool -n "__evtool_at 'udp chat'" -l wait -x -d 'At stdin EOF, exit after this long without a datagram (default 1s)'
+complete -c evtool -n "__evtool_at 'udp chat'" -l binary -d 'Stdin chunks as datagrams, datagrams written raw'
 
 # evtool http
 complete -c evtool -n '__evtool_at http' -a get -d 'Fetch a URL, the body to stdout (curl-like)'
@@ -223,6 +266,7 @@ for path in 'http get' 'http post'
     complete -c evtool -n "__evtool_at '$path'" -l timeout -x -d 'Give up the whole transfer after this long'
     complete -c evtool -n "__evtool_at '$path'" -l connect-timeout -x -d 'Give up connecting to an address after this long'
     complete -c evtool -n "__evtool_at '$path'" -l retries -x -d 'Retry connect failures and timeouts, with backoff'
+    complete -c evtool -n "__evtool_at '$path'" -l unix-socket -r -F -d 'Connect to this Unix domain socket (the URL gives Host and path)'
     complete -c evtool -n "__evtool_at '$path'" -s k -l insecure -d 'https: do not verify the certificate'
     complete -c evtool -n "__evtool_at '$path'" -l cacert -r -F -d 'https: trust the CA certificates in this file'
 end
@@ -235,6 +279,7 @@ complete -c evtool -n "__evtool_at 'http post'" -l content-type -x -d 'Content-T
 complete -c evtool -n "__evtool_at 'http serve'" -a '(__fish_complete_directories (commandline -ct))' -d 'Directory to serve (default .)'
 complete -c evtool -n "__evtool_at 'http serve'" -s p -l port -x -d 'TCP port (default 8080, 0 picks a free one)'
 complete -c evtool -n "__evtool_at 'http serve'" -l bind -x -d 'Address to listen on (default 0.0.0.0)'
+complete -c evtool -n "__evtool_at 'http serve'" -l unix -r -F -d 'Listen on a Unix domain socket instead of a port'
 complete -c evtool -n "__evtool_at 'http serve'" -l threads -x -d 'Event loops sharing the port (SO_REUSEPORT)'
 complete -c evtool -n "__evtool_at 'http serve'" -l max-conns -x -d 'Answer 503 to connections beyond this many at once'
 complete -c evtool -n "__evtool_at 'http serve'" -l timeout -x -d 'Idle and header-read timeout (default 30s)'
@@ -272,3 +317,4 @@ complete -c evtool -n "__evtool_at 'dns serve'" -l record -x -d 'A record: NAME 
 complete -c evtool -n "__evtool_at 'dns serve'" -l hosts -r -F -d 'Hosts file: A/AAAA and PTR records'
 complete -c evtool -n "__evtool_at 'dns serve'" -l ttl -x -d 'TTL for records without one (default 300)'
 complete -c evtool -n "__evtool_at 'dns serve'" -l forward -x -d 'Relay other names to ADDR[:PORT]'
+complete -c evtool -n "__evtool_at 'dns serve'" -l unix -r -F -d 'Listen on a Unix domain stream socket instead of the ports'

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   evtool::add_backends_command(app, ctx);
   evtool::add_timer_command(app, ctx);
   evtool::add_tcp_command(app, ctx);
+  evtool::add_udp_command(app, ctx);
   evtool::add_http_command(app, ctx);
   evtool::add_dns_command(app, ctx);
   evtool::add_help_footer(app);

@@ -5,6 +5,7 @@
 #include "cmds/dns_commands.h"
 #include "cmds/http_commands.h"
 #include "cmds/tcp_commands.h"
+#include "cmds/udp_commands.h"
 
 namespace evtool {
 namespace {
@@ -21,8 +22,12 @@ void add_group(CLI::App& app, Context& ctx, const char* name, const char* about,
 }  // namespace
 
 void add_tcp_command(CLI::App& app, Context& ctx) {
-  add_group(app, ctx, "tcp", "TCP tools: echo server, chat server, chat client",
-            {add_tcp_echo_command, add_tcp_serve_command, add_tcp_chat_command});
+  add_group(app, ctx, "tcp", "TCP tools: echo server, chat server, chat client, port forwarder",
+            {add_tcp_echo_command, add_tcp_serve_command, add_tcp_chat_command, add_tcp_forward_command});
+}
+
+void add_udp_command(CLI::App& app, Context& ctx) {
+  add_group(app, ctx, "udp", "UDP tools: echo server, datagram client", {add_udp_echo_command, add_udp_chat_command});
 }
 
 void add_http_command(CLI::App& app, Context& ctx) {

@@ -10,6 +10,7 @@ namespace evtool {
 void add_backends_command(CLI::App& app, Context& ctx);
 void add_timer_command(CLI::App& app, Context& ctx);
 void add_tcp_command(CLI::App& app, Context& ctx);
+void add_udp_command(CLI::App& app, Context& ctx);
 void add_dns_command(CLI::App& app, Context& ctx);
 void add_http_command(CLI::App& app, Context& ctx);
 

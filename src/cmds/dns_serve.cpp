@@ -99,8 +99,12 @@ class DnsServer final : public ConnectionHandler {
     // as it reads them.
     hup_.assign_signal(base_, SIGHUP, &DnsServer::on_hup, this);
     hup_.add();
-    out.push_back({server_->address(), "udp", true});
-    out.push_back({server_->address(), "tcp", true});
+    if (addr.is_unix()) {
+      out.push_back({server_->address()});
+    } else {
+      out.push_back({server_->address(), "udp", true});
+      out.push_back({server_->address(), "tcp", true});
+    }
     return true;
   }
 
@@ -196,7 +200,7 @@ void add_dns_serve_command(CLI::App& dns, Context& ctx) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = dns.add_subcommand("serve", "Authoritative DNS server on UDP and TCP");
   o->server.port = "5353";
-  add_server_options(cmd, o->server, kPortOption, "Port for UDP and TCP (default 5353; 0 picks a free one)");
+  add_server_options(cmd, o->server, kPortOption | kUnix, "Port for UDP and TCP (default 5353; 0 picks a free one)");
   // Repeatable options take one value each time.
   cmd->add_option("--zone", o->zones, "Zone (master) file to serve (repeatable)")->option_text("FILE")->allow_extra_args(false);
   cmd->add_option("--record", o->records, "A record: 'NAME [TTL] [IN] TYPE DATA' (repeatable)")

@@ -43,6 +43,7 @@ struct ClientFlags {
   long max_redirs = 10;
   bool fail = false;
   std::string timeout, connect_timeout;
+  std::string unix_socket;  // --unix-socket PATH
   long retries = 0;
   ClientTlsFlags tls;  // -k, --cacert
   std::vector<std::string> data, data_binary, form;
@@ -506,7 +507,7 @@ int run_client(const Context& ctx, const ClientFlags& f, const CLI::App& cmd) {
   auto base = ctx.make_base(&rc);
   if (!base) return rc;
   std::unique_ptr<ev::dns::Resolver> resolver;
-  if (!ev::parse_ip(req.url.host) || f.location) {
+  if ((!ev::parse_ip(req.url.host) && f.unix_socket.empty()) || f.location) {
     std::string why;
     resolver = ev::dns::Resolver::system(*base, &why);
     if (!resolver) ctx.out.debug("resolver: %s", why.c_str());
@@ -522,6 +523,11 @@ int run_client(const Context& ctx, const ClientFlags& f, const CLI::App& cmd) {
   opts.follow_redirects = f.location;
   opts.max_redirects = static_cast<int>(f.max_redirs);
   opts.resolver = resolver.get();
+  if (!f.unix_socket.empty()) {
+    std::string why;
+    opts.unix_socket = ev::SocketAddress::unix_path(f.unix_socket, &why);
+    if (!opts.unix_socket) throw UsageError("--unix-socket: " + why);
+  }
   opts.user_agent = std::string("evtool/") + ev::version();
   opts.tls = make_client_tls(ctx, f.tls, TlsChoice::kScheme, {"http/1.1"}, false, &rc);
   Transfer transfer(ctx, f, *base, std::move(opts));
@@ -545,6 +551,8 @@ void add_common_flags(CLI::App* cmd, ClientFlags& f) {
   cmd->add_option("--timeout", f.timeout, "Give up the whole transfer after DUR (exit 4); each retry gets DUR again")->check(kPositiveDuration);
   cmd->add_option("--connect-timeout", f.connect_timeout, "Give up connecting to an address after DUR")
       ->check(kPositiveDuration);
+  cmd->add_option("--unix-socket", f.unix_socket, "Connect to the Unix domain socket PATH (the URL gives Host and path)")
+      ->option_text("PATH");
   cmd->add_option("--retries", f.retries, "Retry connect failures and timeouts N times, with backoff (default 0)")
       ->check(CLI::Range(0L, 1000L))->option_text("N");
   add_client_tls_flags(cmd, f.tls, TlsChoice::kScheme);

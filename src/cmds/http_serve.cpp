@@ -163,7 +163,7 @@ void add_http_serve_command(CLI::App& http, Context& ctx) {
             return "no such directory: " + dir;
           },
           "DIR"));
-  add_server_options(cmd, o->server, kPortOption | kMaxConns | kThreads | kTlsFlags,
+  add_server_options(cmd, o->server, kPortOption | kMaxConns | kThreads | kTlsFlags | kUnix,
                      "TCP port (default 8080; 0: any free port)");
   cmd->add_option("--timeout", o->timeout, "Idle and header-read timeout (default 30s)")->check(kPositiveDuration);
   cmd->add_option("--min-rate", o->min_rate,

@@ -34,25 +34,43 @@ long ServerOptions::connection_limit() const {
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1L << 20;
   constexpr rlim_t kReserve = 32;
-  return static_cast<long>(rl.rlim_cur > kReserve + 1 ? std::min<rlim_t>(rl.rlim_cur - kReserve, 1L << 30) : 1);
+  long fds = static_cast<long>(rl.rlim_cur > kReserve + 1 ? std::min<rlim_t>(rl.rlim_cur - kReserve, 1L << 30) : 1);
+  return std::max(1L, fds / std::max(1, fds_per_connection));
 }
 
 ev::SocketAddress ServerOptions::address() const {
+  if (!unix_path.empty()) {
+    std::string why;
+    auto addr = ev::SocketAddress::unix_path(unix_path, &why);
+    if (!addr) throw UsageError("--unix: " + why);
+    return *addr;
+  }
+  if (port.empty()) throw UsageError("PORT is required (or --unix PATH)");
   auto addr = ev::parse_ip(bind, *ev::parse_port(port));
   if (!addr) throw UsageError("--bind: invalid address '" + bind + "'");
   return *addr;
 }
 
 void add_server_options(CLI::App* cmd, ServerOptions& o, unsigned flags, const std::string& port_help) {
-  if (flags & kPortArgument) cmd->add_option("PORT", o.port, port_help)->required()->check(kPort);
-  if (flags & kPortOption) cmd->add_option("--port,-p", o.port, port_help)->check(kPort);
+  CLI::Option* port = nullptr;
+  if (flags & kPortArgument) {
+    port = cmd->add_option("PORT", o.port, port_help)->check(kPort);
+    if (!(flags & kUnix)) port->required();
+  }
+  if (flags & kPortOption) port = cmd->add_option("--port,-p", o.port, port_help)->check(kPort);
+  if (flags & kUnix) {
+    auto* unix_opt = cmd->add_option("--unix", o.unix_path, "Listen on a Unix domain socket at PATH instead of a port")
+                     ->option_text("PATH");
+    if (port) unix_opt->excludes(port);
+  }
   cmd->add_option("--bind", o.bind, "Address to listen on (default 0.0.0.0)")->check(kIpAddress)->option_text("ADDR");
   cmd->add_option("--drain-timeout", o.drain_timeout,
                   "On SIGINT/SIGTERM, give in-flight work DUR to finish (default 10s)")
       ->check(kPositiveDuration);
   if (flags & kMaxConns)
     cmd->add_option("--max-conns", o.max_conns,
-                    "Serve at most N connections at once (default: RLIMIT_NOFILE less 32)")
+                    o.fds_per_connection > 1 ? "Serve at most N connections at once (default: RLIMIT_NOFILE less 32, halved)"
+                                             : "Serve at most N connections at once (default: RLIMIT_NOFILE less 32)")
         ->check(kPositive);
   if (flags & kIdleTimeout)
     cmd->add_option("--idle-timeout", o.idle_timeout, "Close a connection idle this long")->check(kPositiveDuration);
@@ -69,6 +87,11 @@ void add_server_options(CLI::App* cmd, ServerOptions& o, unsigned flags, const s
 }
 
 void print_listening(const Context& ctx, const ev::SocketAddress& addr, const char* proto, bool show_proto) {
+  if (addr.is_unix()) {
+    if (ctx.out.json()) ctx.out.json_line({{"event", "listening"}, {"proto", "unix"}, {"address", addr.host()}});
+    else ctx.out.line("listening on " + addr.to_string());
+    return;
+  }
   if (ctx.out.json()) {
     ctx.out.json_line({{"event", "listening"}, {"proto", proto}, {"address", addr.host()}, {"port", addr.port()}});
   } else {
@@ -85,17 +108,23 @@ bool ConnectionHandler::listen(const ev::SocketAddress& addr, bool reuse_port, s
   if (reuse_port) flags |= ev::ConnListener::kReusablePort;
   ServerLoop* lp = &loop_;
   std::string why;
-  loop_.listener = ev::ConnListener::bind(
-      base(), addr, flags, -1,
-      [lp, max = loop_.opts.connection_limit()](ev::ConnListener&, int fd, const ev::SocketAddress& peer) {
-        if (lp->shared.connections.load() >= max) {
-          lp->ctx.out.debug("%s refused: --max-conns %ld reached", peer_name(peer).c_str(), max);
-          ::close(fd);
-          return;
-        }
-        lp->handler->on_connection(fd, peer);
-      },
-      &why);
+  auto accepted = [lp, max = loop_.opts.connection_limit()](ev::ConnListener& l, int fd, const ev::SocketAddress& peer) {
+    if (lp->shared.connections.load() >= max) {
+      lp->ctx.out.debug("%s refused: --max-conns %ld reached", peer_name(peer).c_str(), max);
+      ::close(fd);
+      return;
+    }
+    // A Unix client rarely binds a name of its own: call it by the socket it came in on.
+    bool unnamed = peer.is_unix() && peer.host().empty();
+    lp->handler->on_connection(fd, unnamed ? l.local_address() : peer);
+  };
+  if (addr.is_unix() && loop_.index > 0) {  // SO_REUSEPORT does not spread Unix sockets: share the first loop's
+    int fd = ::dup(loop_.shared.loops.front()->listener->fd());
+    if (fd >= 0) loop_.listener = ev::ConnListener::adopt(base(), fd, flags | ev::ConnListener::kCloseOnFree, accepted);
+    else why = std::string("dup: ") + std::strerror(errno);
+  } else {
+    loop_.listener = ev::ConnListener::bind(base(), addr, flags, -1, accepted, &why);
+  }
   if (!loop_.listener) {
     out().error("%s", why.c_str());
     return false;

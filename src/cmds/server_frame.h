@@ -1,6 +1,6 @@
-// The frame every server command stands on (tcp echo/serve, http serve,
-// dns serve, and the ones to come): the shared flags (--bind, --port,
-// --threads, --max-conns, --idle-timeout, --rate, --group-rate, --tls,
+// The frame every server command stands on (tcp echo/serve/forward, http
+// serve, dns serve, udp echo, and the ones to come): the shared flags
+// (--bind, --port, --unix, --threads, --max-conns, --idle-timeout, --rate, --group-rate, --tls,
 // --cert, --key), one ServerLoop (EventBase, listener, handler) per
 // --threads with SO_REUSEPORT between them and port 0 shared, the
 // "listening on" lines, connections wrapped in TLS by the frame (so
@@ -29,6 +29,7 @@ namespace evtool {
 struct ServerOptions {
   std::string bind = "0.0.0.0";
   std::string port;
+  std::string unix_path;  // --unix PATH: a Unix domain socket instead of the port
   long max_conns = 0;  // 0: the default, connection_limit()
   std::string idle_timeout;
   std::string rate;        // per connection, bytes/s
@@ -36,14 +37,17 @@ struct ServerOptions {
   long threads = 1;
   std::string drain_timeout = "10s";
   ServerTlsFlags tls;  // --tls, --cert, --key
+  int fds_per_connection = 1;  // a relay (tcp forward) holds two
 
   std::optional<ev::Duration> idle() const;
   std::optional<std::uint64_t> rate_bytes() const;
   std::optional<std::uint64_t> group_rate_bytes() const;
   // --max-conns, or what RLIMIT_NOFILE allows: the soft limit less a
-  // reserve of 32 descriptors (files, logs, resolvers), at least 1.
+  // reserve of 32 descriptors (files, logs, resolvers), divided by
+  // fds_per_connection, at least 1.
   long connection_limit() const;
-  // --bind and the port; throws UsageError for a bad address.
+  // --unix, else --bind and the port; throws UsageError for a bad
+  // address, or for neither a port nor --unix.
   ev::SocketAddress address() const;
 };
 
@@ -56,7 +60,8 @@ enum ServerFlag : unsigned {
   kRates = 0x10,  // --rate, --group-rate
   kThreads = 0x20,
   kTlsFlags = 0x40,  // --tls, --cert, --key
-  kTcpServerFlags = kPortArgument | kMaxConns | kIdleTimeout | kRates | kThreads | kTlsFlags,
+  kUnix = 0x80,      // --unix PATH; PORT (kPortArgument) becomes optional
+  kTcpServerFlags = kPortArgument | kMaxConns | kIdleTimeout | kRates | kThreads | kTlsFlags | kUnix,
 };
 
 // Adds --bind, --drain-timeout and the flags named in `flags` (with `port_help` for the
@@ -66,6 +71,8 @@ void add_server_options(CLI::App* cmd, ServerOptions& o, unsigned flags,
 
 // `listening on 127.0.0.1:8080` or its JSON form; printed even with -q.
 // `show_proto` adds the protocol to the text ("listening on udp ...").
+// A Unix socket is `listening on unix:PATH`, in JSON
+// {"event":"listening","proto":"unix","address":PATH}.
 void print_listening(const Context& ctx, const ev::SocketAddress& addr, const char* proto = "tcp",
                      bool show_proto = false);
 
@@ -110,9 +117,10 @@ class ConnectionHandler {
   explicit ConnectionHandler(ServerLoop& loop) : loop_(loop) {}
   virtual ~ConnectionHandler() = default;
   // Binds this loop's sockets at `addr` and says what it listens on. The
-  // default is a TCP ConnListener (SO_REUSEPORT when `reuse_port`) whose
-  // connections go to on_connection, refused beyond --max-conns. False
-  // after printing why.
+  // default is a ConnListener (TCP with SO_REUSEPORT when `reuse_port`;
+  // on a Unix socket, loops after the first share the first one's socket)
+  // whose connections go to on_connection, refused beyond --max-conns.
+  // False after printing why.
   virtual bool listen(const ev::SocketAddress& addr, bool reuse_port, std::vector<Listening>& out);
   // A new connection's fd (non-blocking); the handler owns it.
   virtual void on_connection(int fd, const ev::SocketAddress& peer);
@@ -121,6 +129,13 @@ class ConnectionHandler {
   // SIGINT / SIGTERM: the listeners are closed; call `done` once what is
   // in flight is finished (default: at once).
   virtual void on_stop(std::function<void()> done) { done(); }
+
+  // True once everything written to bev has left for the socket, a TLS
+  // layer's ciphertext (and close_notify) included.
+  static bool all_sent(ev::BufferEvent& bev) { return queued(bev) == 0; }
+  // Bytes written to bev that have not left for the socket yet, in every
+  // layer (a TLS layer's plaintext and ciphertext both count).
+  static std::size_t queued(ev::BufferEvent& bev);
 
  protected:
   ev::EventBase& base() { return *loop_.base; }
@@ -136,12 +151,6 @@ class ConnectionHandler {
   // On an error event: logs why a layer failed (a TLS handshake with a
   // peer that sent garbage, ...), if it says. A plain socket logs nothing.
   void report_error(ev::BufferEvent& bev, const std::string& peer);
-  // True once everything written to bev has left for the socket, a TLS
-  // layer's ciphertext (and close_notify) included.
-  static bool all_sent(ev::BufferEvent& bev) { return queued(bev) == 0; }
-  // Bytes written to bev that have not left for the socket yet, in every
-  // layer (a TLS layer's plaintext and ciphertext both count).
-  static std::size_t queued(ev::BufferEvent& bev);
   // Connection bookkeeping (for --max-conns); announced (stderr, or JSON
   // on stdout) when `announce_` is set, else only with -v.
   void joined(const std::string& peer);

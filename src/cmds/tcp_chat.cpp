@@ -1,4 +1,5 @@
-// `evtool tcp chat HOST PORT`: a TCP client as nc users expect.
+// `evtool tcp chat HOST PORT` (or `--unix PATH`): a TCP client as nc
+// users expect.
 // stdin goes to the server, the server's bytes go to stdout unchanged;
 // EOF on stdin half-closes and keeps reading; exit 0 when the server
 // closes. Each address of HOST is tried in turn. With --tls the connected
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "cli/validators.h"
@@ -28,6 +30,7 @@ constexpr std::size_t kOutputLow = 256 * 1024;
 
 struct ChatOptions {
   std::string host, port;
+  std::string unix_path;  // --unix PATH instead of HOST PORT
   std::string connect_timeout = "10s";
   ClientTlsFlags tls;
 };
@@ -43,12 +46,17 @@ class ChatClient {
     timer_.assign_timer(base, &ChatClient::on_handshake_timeout, this);
   }
 
+  // A Unix domain socket instead of host and port.
+  void set_unix(const ev::SocketAddress& addr) { unix_ = addr; }
+
   int run() {
     StopSignals stop(base_, [this](int signum) {
       status_ = signum == SIGINT ? kExitInterrupted : kExitOk;
       base_.loopbreak();
     });
-    if (!ev::parse_ip(host_)) {
+    if (unix_) {
+      address_ = *unix_;
+    } else if (!ev::parse_ip(host_)) {
       std::string why;
       resolver_ = ev::dns::Resolver::system(base_, &why);
       if (!resolver_) ctx_.out.debug("resolver: %s", why.c_str());
@@ -57,9 +65,9 @@ class ChatClient {
     connector_->set_trace([this](const std::string& line) { ctx_.out.debug("%s", line.c_str()); });
     ev::dns::Connector::Options opts;
     opts.timeout = timeout_;
-    connector_->connect(host_, port_, opts, [this](std::unique_ptr<ev::SocketBufferEvent> bev, const auto& r) {
-      tcp_done(std::move(bev), r);
-    });
+    auto done = [this](std::unique_ptr<ev::SocketBufferEvent> bev, const auto& r) { tcp_done(std::move(bev), r); };
+    if (unix_) connector_->connect(*unix_, opts, done);
+    else connector_->connect(host_, port_, opts, done);
     base_.loop(ev::EventBase::kLoopNoExitOnEmpty);
     return status_;
   }
@@ -171,6 +179,7 @@ class ChatClient {
   ev::EventBase& base_;
   std::string host_;
   int port_;
+  std::optional<ev::SocketAddress> unix_;
   std::unique_ptr<ev::dns::Resolver> resolver_;
   std::unique_ptr<ev::dns::Connector> connector_;
   ev::SocketAddress address_;  // the one connected to
@@ -188,10 +197,22 @@ int run_chat(const Context& ctx, const ChatOptions& o) {
   int rc = kExitOk;
   auto tls = make_client_tls(ctx, o.tls, TlsChoice::kSwitch, {}, true, &rc);
   if (rc != kExitOk) return rc;
+  std::optional<ev::SocketAddress> unix_addr;
+  if (!o.unix_path.empty()) {
+    std::string why;
+    unix_addr = ev::SocketAddress::unix_path(o.unix_path, &why);
+    if (!unix_addr) throw UsageError("--unix: " + why);
+    if (!o.port.empty()) throw UsageError("--unix: give HOST PORT or --unix PATH, not both");
+  } else if (o.host.empty() || o.port.empty()) {
+    throw UsageError("HOST and PORT are required (or --unix PATH)");
+  }
   auto base = ctx.make_base(&rc);
   if (!base) return rc;
-  ChatClient client(ctx, *base, o.host, *ev::parse_port(o.port), *ev::parse_duration(o.connect_timeout),
-                    std::move(tls), o.tls.servername);
+  // Over a Unix socket, TLS names the server "localhost" unless --servername says otherwise.
+  std::string host = unix_addr && o.host.empty() ? "localhost" : o.host;
+  ChatClient client(ctx, *base, host, o.port.empty() ? 0 : *ev::parse_port(o.port),
+                    *ev::parse_duration(o.connect_timeout), std::move(tls), o.tls.servername);
+  if (unix_addr) client.set_unix(*unix_addr);
   return client.run();
 }
 
@@ -200,8 +221,10 @@ int run_chat(const Context& ctx, const ChatOptions& o) {
 void add_tcp_chat_command(CLI::App& tcp, Context& ctx) {
   auto opts = std::make_shared<ChatOptions>();
   CLI::App* cmd = tcp.add_subcommand("chat", "Connect to HOST PORT: stdin to the server, the server to stdout");
-  cmd->add_option("HOST", opts->host, "Server name or IP address")->required();
-  cmd->add_option("PORT", opts->port, "Server port")->required()->check(kPort);
+  cmd->add_option("HOST", opts->host, "Server name or IP address (none with --unix)")->option_text("HOST");
+  cmd->add_option("PORT", opts->port, "Server port")->check(kPort);
+  cmd->add_option("--unix", opts->unix_path, "Connect to the Unix domain socket at PATH instead of HOST PORT")
+      ->option_text("PATH");
   cmd->add_option("--connect-timeout", opts->connect_timeout, "Give up connecting after DUR (default 10s)")
       ->check(kPositiveDuration);
   add_client_tls_flags(cmd, opts->tls);

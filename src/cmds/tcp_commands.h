@@ -1,5 +1,6 @@
-// The tcp command group: `tcp echo` and `tcp serve` (servers on the
-// server frame) and `tcp chat` (a client on dns::Connector).
+// The tcp command group: `tcp echo`, `tcp serve` and `tcp forward`
+// (servers on the server frame) and `tcp chat` (a client on
+// dns::Connector).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -11,5 +12,6 @@ namespace evtool {
 void add_tcp_echo_command(CLI::App& tcp, Context& ctx);
 void add_tcp_serve_command(CLI::App& tcp, Context& ctx);
 void add_tcp_chat_command(CLI::App& tcp, Context& ctx);
+void add_tcp_forward_command(CLI::App& tcp, Context& ctx);
 
 }  // namespace evtool

@@ -50,19 +50,22 @@ std::shared_ptr<ev::tls::Context> make_server_tls(const Context& ctx, const Serv
 void add_client_tls_flags(CLI::App* cmd, ClientTlsFlags& f, TlsChoice choice) {
   if (choice == TlsChoice::kSwitch)
     cmd->add_flag("--tls", f.tls, "Speak TLS, verifying the server's certificate and name");
+  if (choice == TlsChoice::kToSwitch)
+    cmd->add_flag("--to-tls", f.tls, "Speak TLS to the target, verifying its certificate and name");
   cmd->add_flag("-k,--insecure", f.insecure, "TLS: do not verify the server's certificate");
   cmd->add_option("--cacert", f.cacert, "TLS: trust the CA certificates in FILE")
       ->check(CLI::ExistingFile)->option_text("FILE");
-  if (choice == TlsChoice::kSwitch)
+  if (choice != TlsChoice::kScheme)
     cmd->add_option("--servername", f.servername, "TLS: name sent as SNI and verified (default: HOST)")
         ->option_text("NAME");
 }
 
 std::shared_ptr<ev::tls::ClientConnector> make_client_tls(const Context& ctx, const ClientTlsFlags& f, TlsChoice choice,
                                                           std::vector<std::string> alpn, bool eager, int* rc) {
-  if (choice == TlsChoice::kSwitch && !f.tls) {
+  if (choice != TlsChoice::kScheme && !f.tls) {
     if (f.insecure || !f.cacert.empty() || !f.servername.empty())
-      throw UsageError("--insecure, --cacert and --servername need --tls");
+      throw UsageError(choice == TlsChoice::kSwitch ? "--insecure, --cacert and --servername need --tls"
+                                                    : "--insecure, --cacert and --servername need --to-tls");
     return nullptr;
   }
   ev::tls::ClientConfig config;

@@ -36,11 +36,12 @@ struct ClientTlsFlags {
 };
 
 // How a client chooses TLS: a --tls switch (tcp chat; with --servername),
-// or its URL's scheme (https://, wss://: no switch).
-enum class TlsChoice { kSwitch, kScheme };
+// or its URL's scheme (https://, wss://: no switch), or --to-tls (a server
+// that is also a client, tcp forward, whose --tls is the server's).
+enum class TlsChoice { kSwitch, kScheme, kToSwitch };
 
-// -k/--insecure and --cacert for every client; --tls and --servername too
-// with TlsChoice::kSwitch.
+// -k/--insecure and --cacert for every client; --tls (or --to-tls) and
+// --servername too with TlsChoice::kSwitch (kToSwitch).
 void add_client_tls_flags(CLI::App* cmd, ClientTlsFlags& f, TlsChoice choice = TlsChoice::kSwitch);
 
 // The TLS side of a client, as the flags ask (nullptr for a kSwitch client

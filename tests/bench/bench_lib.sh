@@ -80,6 +80,31 @@ cpu_ticks() {
   echo "$total"
 }
 loadavg() { cut -d' ' -f1 /proc/loadavg 2>/dev/null; }
+
+# pick_cases NAMES: keeps the CASES ("name|...") named in NAMES (all when empty).
+pick_cases() {
+  [ -n "$1" ] || return 0
+  local picked=() c
+  for c in "${CASES[@]}"; do
+    [[ " $1 " == *" ${c%%|*} "* ]] && picked+=("$c")
+  done
+  CASES=("${picked[@]}")
+}
+
+# timed_load FIELD ARGS: one echo_load run (ARGS, for SECS seconds, pinned
+# with CPIN) against SERVER_PORT; prints its JSON with the CPU seconds of
+# SERVER_PID's tree during the run added as FIELD.
+timed_load() {
+  local t0 t1 out rc
+  t0=$(cpu_ticks "$SERVER_PID")
+  # shellcheck disable=SC2086  # ARGS are words
+  out=$("${BOUND[@]}" "${CPIN[@]}" "$BIN/echo_load" $2 --seconds "$SECS" --host 127.0.0.1 --port "$SERVER_PORT" \
+          2>"$TMP/client.err")
+  rc=$?
+  t1=$(cpu_ticks "$SERVER_PID")
+  [ $rc -eq 0 ] && [ -n "$out" ] || return 1
+  printf '%s,"%s":%s}\n' "${out%\}}" "$1" "$(awk -v a="${t0:-0}" -v b="${t1:-0}" -v hz="$TICKS_PER_S" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+}
 # A process's resident memory (all of it, and its private part) in KiB,
 # and how many descriptors it holds.
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }

@@ -22,6 +22,8 @@
 #include <cstring>
 #include <string>
 
+#include "libevent_peer.h"
+
 namespace {
 
 void echo_read(bufferevent* bev, void*) {
@@ -49,7 +51,6 @@ void accept_error(evconnlistener* listener, void*) {
   event_base_loopexit(evconnlistener_get_base(listener), nullptr);
 }
 
-void on_stop_signal(evutil_socket_t, short, void* arg) { event_base_loopexit(static_cast<event_base*>(arg), nullptr); }
 
 int parse_port(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--port") == 0) {
@@ -71,30 +72,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "echo_libevent: event_base_new failed\n");
     return 1;
   }
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(static_cast<std::uint16_t>(port));
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  evconnlistener* listener = evconnlistener_new_bind(base, accept_conn, nullptr, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                                     -1, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+  evconnlistener* listener = bench::listen_loopback(base, port, accept_conn);
   if (!listener) {
     std::fprintf(stderr, "echo_libevent: cannot listen on 127.0.0.1:%d: %s\n", port, std::strerror(errno));
     event_base_free(base);
     return 1;
   }
   evconnlistener_set_error_cb(listener, accept_error);
-  socklen_t len = sizeof sin;
-  getsockname(evconnlistener_get_fd(listener), reinterpret_cast<sockaddr*>(&sin), &len);
-  std::printf("listening on 127.0.0.1:%u\n", ntohs(sin.sin_port));
-  std::fflush(stdout);
-
-  event* sigint = evsignal_new(base, SIGINT, on_stop_signal, base);
-  event* sigterm = evsignal_new(base, SIGTERM, on_stop_signal, base);
-  event_add(sigint, nullptr);
-  event_add(sigterm, nullptr);
-  int rc = event_base_dispatch(base) < 0 ? 1 : 0;
-  event_free(sigint);
-  event_free(sigterm);
+  bench::print_listening(evconnlistener_get_fd(listener));
+  int rc = bench::dispatch_until_stopped(base);
   evconnlistener_free(listener);
   event_base_free(base);
   return rc;

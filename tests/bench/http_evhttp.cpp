@@ -29,6 +29,8 @@
 #include <string>
 #include <string_view>
 
+#include "libevent_peer.h"
+
 namespace {
 
 struct Server {
@@ -123,7 +125,6 @@ void on_request(evhttp_request* req, void* arg) {
   evhttp_send_reply(req, HTTP_OK, "OK", nullptr);
 }
 
-void on_stop_signal(evutil_socket_t, short, void* arg) { event_base_loopexit(static_cast<event_base*>(arg), nullptr); }
 
 [[noreturn]] void usage(const char* argv0) {
   std::fprintf(stderr, "usage: %s ROOT PORT   (PORT 0: any free port)\n", argv0);
@@ -169,13 +170,7 @@ int main(int argc, char** argv) {
   std::printf("listening on 127.0.0.1:%u\n", ntohs(sin.sin_port));
   std::fflush(stdout);
 
-  event* sigint = evsignal_new(base, SIGINT, on_stop_signal, base);
-  event* sigterm = evsignal_new(base, SIGTERM, on_stop_signal, base);
-  event_add(sigint, nullptr);
-  event_add(sigterm, nullptr);
-  int rc = event_base_dispatch(base) < 0 ? 1 : 0;
-  event_free(sigint);
-  event_free(sigterm);
+  int rc = bench::dispatch_until_stopped(base);
   evhttp_free(http);
   event_base_free(base);
   return rc;

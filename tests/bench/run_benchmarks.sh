@@ -5,7 +5,7 @@
 #   run_benchmarks.sh BUILD_DIR
 #   run_benchmarks.sh --list      the benchmarks, their peers and packages
 #
-# BENCH_<NAME>=0 skips a benchmark (BENCH_DISPATCH, BENCH_ECHO, BENCH_DNS,
+# BENCH_<NAME>=0 skips a benchmark (BENCH_DISPATCH, BENCH_ECHO, BENCH_FORWARD, BENCH_DNS,
 # BENCH_ZONE, BENCH_HTTP, BENCH_HTTPS); each script's own variables are described at
 # its top (run_dispatch_bench.sh: BENCH_FDS, BENCH_ROUNDS, ...).
 set -u

@@ -59,13 +59,7 @@ CASES=(
   "idle|--mode idle --conns $IDLE_CONNS|rss_kib|$IDLE_CONNS idle conns, never used: server VmRSS (MiB)"
   "idle-ping|--mode idle --conns $IDLE_CONNS --ping --size 64|rss_kib|$IDLE_CONNS idle conns, after one 64 B echo: server VmRSS (MiB)"
 )
-if [ -n "${ECHO_CASES:-}" ]; then
-  picked=()
-  for c in "${CASES[@]}"; do
-    [[ " $ECHO_CASES " == *" ${c%%|*} "* ]] && picked+=("$c")
-  done
-  CASES=("${picked[@]}")
-fi
+pick_cases "${ECHO_CASES:-}"
 
 # start_server CMD: sets SERVER_PID and SERVER_PORT; 1 if it did not listen in 10 s.
 start_server() {
@@ -88,17 +82,7 @@ start_server() {
 
 # run_timed ARGS: one pingpong / bulk run against SERVER_PORT; prints its
 # JSON with the server's CPU time during the run added.
-run_timed() {
-  local t0 t1 out rc
-  t0=$(cpu_ticks "$SERVER_PID")
-  # shellcheck disable=SC2086
-  out=$("${BOUND[@]}" "${CPIN[@]}" "$BIN/echo_load" $1 --seconds "$SECS" --host 127.0.0.1 --port "$SERVER_PORT" \
-          2>"$TMP/client.err")
-  rc=$?
-  t1=$(cpu_ticks "$SERVER_PID")
-  [ $rc -eq 0 ] && [ -n "$out" ] || return 1
-  printf '%s,"server_cpu_s":%s}\n' "${out%\}}" "$(awk -v a="${t0:-0}" -v b="${t1:-0}" -v hz="$TICKS_PER_S" 'BEGIN { printf "%.2f", (b - a) / hz }')"
-}
+run_timed() { timed_load server_cpu_s "$1"; }
 
 # run_idle ARGS: opens the idle connections, waits until the server holds
 # them all, then prints the server's VmRSS as JSON.

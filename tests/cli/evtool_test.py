@@ -263,7 +263,8 @@ _LISTENING = re.compile(
 
 def parse_listening(line: str) -> Optional[tuple[str, str, int]]:
     """(proto, address, port) from a `listening on ...` line, text or JSON;
-    None for any other line."""
+    a Unix socket ("listening on unix:PATH") is ("unix", PATH, 0). None for
+    any other line."""
     line = line.strip()
     if line.startswith("{"):
         try:
@@ -271,8 +272,10 @@ def parse_listening(line: str) -> Optional[tuple[str, str, int]]:
         except ValueError:
             return None
         if isinstance(event, dict) and event.get("event") == "listening":
-            return (event.get("proto", "tcp"), event["address"], int(event["port"]))
+            return (event.get("proto", "tcp"), event["address"], int(event.get("port", 0)))
         return None
+    if line.startswith("listening on unix:"):
+        return ("unix", line[len("listening on unix:"):], 0)
     match = _LISTENING.match(line)
     if not match:
         return None

@@ -58,7 +58,8 @@ OUTPUT_TIMEOUT = 30
 STOP_TIMEOUT = 30
 
 # Servers and how many `listening on` lines each prints.
-SERVERS = {("tcp", "echo"): 1, ("tcp", "serve"): 1, ("http", "serve"): 1, ("dns", "serve"): 2}
+SERVERS = {("tcp", "echo"): 1, ("tcp", "serve"): 1, ("tcp", "forward"): 1, ("tcp", "proxy"): 1,
+           ("udp", "echo"): 1, ("http", "serve"): 1, ("dns", "serve"): 2}
 
 # Commands whose documented point is a failure: (pattern, status, why).
 EXIT_STATUS = [

@@ -130,6 +130,21 @@ class ThreadedPeerServer:
         self.thread.join(IO_TIMEOUT)
 
 
+def unanswering_listener(test: unittest.TestCase) -> socket.socket:
+    """A listening socket whose accept queue is full: the kernel drops new
+    SYNs, so connecting to it hangs until the connector's timeout."""
+    listener = socket.socket()
+    test.addCleanup(listener.close)
+    listener.bind((LOCAL, 0))
+    listener.listen(0)
+    for _ in range(4):
+        filler = socket.socket()
+        test.addCleanup(filler.close)
+        filler.setblocking(False)
+        filler.connect_ex(listener.getsockname())
+    return listener
+
+
 class TcpCase(unittest.TestCase):
     def assertExit(self, result, code):
         self.assertEqual(result.returncode, code,
@@ -1004,15 +1019,7 @@ class Chat(TcpCase):
         done.set()
 
     def test_sigint_while_connecting_exits_130(self):
-        listener = socket.socket()
-        self.addCleanup(listener.close)
-        listener.bind((LOCAL, 0))
-        listener.listen(0)
-        for _ in range(4):
-            filler = socket.socket()
-            self.addCleanup(filler.close)
-            filler.setblocking(False)
-            filler.connect_ex(listener.getsockname())
+        listener = unanswering_listener(self)
         chat = self.start(["tcp", "chat", LOCAL, listener.getsockname()[1]], sockets=0)
         time.sleep(0.3)
         chat.send_signal(signal.SIGINT)

@@ -23,7 +23,7 @@ class UsageErrors(unittest.TestCase):
         self.assertUsage(["htp", "get"], "unknown command 'htp'", "")
         self.assertUsage(["htp", "get"], "did you mean 'http'?", "")
         self.assertUsage(["http", "gte", "http://127.0.0.1:1/"], "did you mean 'get'?", "http ")
-        self.assertUsage(["zzzzzz"], "commands: backends, timer, tcp, http, dns", "")
+        self.assertUsage(["zzzzzz"], "commands: backends, timer, tcp, udp, http, dns", "")
 
     def test_unknown_options_are_named_not_the_url(self):
         result = et.run(["http", "get", "-A", "foo", "http://127.0.0.1:1/"])

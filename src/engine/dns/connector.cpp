@@ -55,6 +55,11 @@ void Connector::connect(const std::string& host, int port, const Options& opts, 
   start_ev_.activate(kTimeout);
 }
 
+void Connector::connect(const SocketAddress& addr, const Options& opts, Callback done) {
+  connect(addr.to_string(), addr.port(), opts, std::move(done));
+  addrs_.assign(1, addr);  // before the start event runs: it tries addrs_ first
+}
+
 void Connector::on_start(int, short, void* arg) {
   auto* c = static_cast<Connector*>(arg);
   if (!c->addrs_.empty()) return c->try_next();

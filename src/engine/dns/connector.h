@@ -63,6 +63,9 @@ class Connector {
   // Starts connecting to host:port (a name or an IP literal; IPv6 without
   // brackets). A connect already running is cancelled first.
   void connect(const std::string& host, int port, const Options& opts, Callback done);
+  // The same for an address already known: an IP address and port, or a
+  // Unix domain socket (SocketAddress::unix_path). Nothing is resolved.
+  void connect(const SocketAddress& addr, const Options& opts, Callback done);
   // Stops what is running; its callback is not called.
   void cancel();
   bool running() const { return static_cast<bool>(done_); }

@@ -94,6 +94,13 @@ static int bind_udp(const SocketAddress& addr, std::string* why) {
 
 std::unique_ptr<Server> Server::bind(EventBase& base, const SocketAddress& addr, RequestCallback cb, std::string* why) {
   std::unique_ptr<Server> s(new Server(base, std::move(cb)));
+  if (addr.is_unix()) {  // a Unix socket is a stream: DNS over TCP's framing only
+    Server* raw = s.get();
+    s->listener_ = ConnListener::bind(
+        base, addr, ConnListener::kCloseOnExec, -1,
+        [raw](ConnListener&, int fd, const SocketAddress& peer) { raw->accept_tcp(fd, peer); }, why);
+    return s->listener_ ? std::move(s) : nullptr;
+  }
   // With port 0 the UDP port is picked first and TCP must get the same one;
   // if TCP's is taken, try another.
   for (int attempt = 0; attempt < 8; ++attempt) {
@@ -119,6 +126,7 @@ std::unique_ptr<Server> Server::bind(EventBase& base, const SocketAddress& addr,
 }
 
 SocketAddress Server::address() const {
+  if (udp_fd_ < 0 && listener_) return listener_->local_address();  // a Unix socket
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   ::getsockname(udp_fd_, reinterpret_cast<sockaddr*>(&ss), &len);

@@ -77,7 +77,8 @@ class Server {
   // Called for every packet that was not answerable (for logs).
   using ErrorCallback = std::function<void(const SocketAddress& peer, const std::string& why)>;
 
-  // Binds UDP and TCP on addr (port 0: the same free port for both).
+  // Binds UDP and TCP on addr (port 0: the same free port for both); a
+  // Unix socket address gets one stream listener (TCP's framing).
   static std::unique_ptr<Server> bind(EventBase& base, const SocketAddress& addr, RequestCallback cb, std::string* why);
   ~Server();
   Server(const Server&) = delete;

@@ -122,13 +122,14 @@ void Client::begin_attempt() {
       return send_request();
     }
   }
-  state_ = parse_ip(url.host) ? State::kConnecting : State::kResolving;
+  state_ = parse_ip(url.host) || opts_.unix_socket ? State::kConnecting : State::kResolving;
   dns::Connector::Options copts;
   copts.timeout = opts_.connect_timeout;
-  connector_.connect(url.host, url.effective_port(), copts,
-                     [this](std::unique_ptr<SocketBufferEvent> bev, const dns::Connector::Result& r) {
-                       connect_done(std::move(bev), r);
-                     });
+  auto done = [this](std::unique_ptr<SocketBufferEvent> bev, const dns::Connector::Result& r) {
+    connect_done(std::move(bev), r);
+  };
+  if (opts_.unix_socket) connector_.connect(*opts_.unix_socket, copts, done);
+  else connector_.connect(url.host, url.effective_port(), copts, done);
 }
 
 // The Connector's answer: a connected socket, or why there is none.

@@ -110,6 +110,9 @@ struct ClientOptions {
   Limits limits;                    // for response heads (body limit: max_body_size)
   std::size_t max_idle = 4;         // kept-alive connections in the pool
   dns::Resolver* resolver = nullptr;  // for host names; borrowed
+  // Every connection goes to this Unix domain socket (curl's
+  // --unix-socket); the URL still gives the Host header, path and scheme.
+  std::optional<SocketAddress> unix_socket;
   std::shared_ptr<tls::ClientConnector> tls;  // for https://
   std::string user_agent;             // empty: no User-Agent header
 };

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +29,7 @@ std::unique_ptr<ConnListener> ConnListener::bind(EventBase& base, const SocketAd
     return nullptr;
   };
   if (fd < 0) return fail("socket");
+  if (addr.is_unix()) return bind_unix(base, fd, addr, flags, backlog, std::move(cb), why);
   if ((flags & kReusable) && make_listen_socket_reuseable(fd) != 0) return fail("SO_REUSEADDR");
   if ((flags & kReusablePort) && make_listen_socket_reuseable_port(fd) != 0) return fail("SO_REUSEPORT");
   if (addr.family() == AF_INET6) {
@@ -41,6 +43,31 @@ std::unique_ptr<ConnListener> ConnListener::bind(EventBase& base, const SocketAd
   if (::bind(fd, addr.sa(), addr.length) != 0) return fail("cannot bind");
   if (::listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) return fail("cannot listen on");
   return adopt(base, fd, flags | kCloseOnFree, std::move(cb));
+}
+
+// A socket file left by a server that is gone is replaced; one that a live
+// server listens on is not (connect(2) tells them apart), nor anything that
+// is not a socket.
+std::unique_ptr<ConnListener> ConnListener::bind_unix(EventBase& base, int fd, const SocketAddress& addr, int flags,
+                                                      int backlog, AcceptCallback cb, std::string* why) {
+  std::string path = addr.host();
+  auto fail = [&](const std::string& what) -> std::unique_ptr<ConnListener> {
+    if (why) *why = what;
+    ::close(fd);
+    return nullptr;
+  };
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return fail(path + ": exists and is not a socket");
+    if (unix_socket_listening(addr)) return fail(path + ": another server is listening on it");
+    ::unlink(path.c_str());
+  }
+  if (::bind(fd, addr.sa(), addr.length) != 0) return fail("cannot bind " + addr.to_string() + ": " + std::strerror(errno));
+  if (::listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0)
+    return fail("cannot listen on " + addr.to_string() + ": " + std::strerror(errno));
+  auto l = adopt(base, fd, flags | kCloseOnFree, std::move(cb));
+  if (::stat(path.c_str(), &st) == 0) l->unix_file_ = UnixFile{path, st.st_dev, st.st_ino};
+  return l;
 }
 
 std::unique_ptr<ConnListener> ConnListener::adopt(EventBase& base, int fd, int flags, AcceptCallback cb) {
@@ -64,6 +91,11 @@ ConnListener::~ConnListener() {
   resume_ev_.del();
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
   if (flags_ & kCloseOnFree) ::close(fd_);
+  // Our socket file goes with us, unless another server replaced it since.
+  struct stat st{};
+  if (unix_file_ && ::stat(unix_file_->path.c_str(), &st) == 0 && st.st_dev == unix_file_->dev &&
+      st.st_ino == unix_file_->ino)
+    ::unlink(unix_file_->path.c_str());
 }
 
 int ConnListener::enable() {

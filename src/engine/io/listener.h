@@ -1,12 +1,18 @@
-// ConnListener: accepts TCP connections on a bound socket and hands each
-// new fd to a callback (libevent's evconnlistener).
+// ConnListener: accepts stream connections (TCP, or a Unix domain socket)
+// on a bound socket and hands each new fd to a callback (libevent's
+// evconnlistener). Bound to a Unix address, it replaces a stale socket
+// file (one nobody listens on), refuses a live one, and removes its file
+// when destroyed.
 // Running out of descriptors (EMFILE/ENFILE) does not stop it or make it
 // spin: the pending connection is accepted into a reserved descriptor and
 // closed, the error callback is told, and accepting pauses briefly.
 #pragma once
 
 #include <functional>
+#include <sys/types.h>
+
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/core/event.h"
@@ -52,6 +58,8 @@ class ConnListener {
 
  private:
   ConnListener(EventBase& base, int fd, int flags, AcceptCallback cb);
+  static std::unique_ptr<ConnListener> bind_unix(EventBase& base, int fd, const SocketAddress& addr, int flags,
+                                                 int backlog, AcceptCallback cb, std::string* why);
   static void on_accept(int fd, short what, void* arg);
   static void on_resume(int fd, short what, void* arg);
   void accept_ready();
@@ -68,6 +76,12 @@ class ConnListener {
   std::shared_ptr<const AcceptCallback> cb_;
   std::shared_ptr<const ErrorCallback> errorcb_ = std::make_shared<const ErrorCallback>();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  struct UnixFile {
+    std::string path;
+    dev_t dev;
+    ino_t ino;
+  };
+  std::optional<UnixFile> unix_file_;  // the socket file bind() made, removed with us
 };
 
 }  // namespace ev

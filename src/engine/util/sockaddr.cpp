@@ -1,7 +1,10 @@
 #include "engine/util/sockaddr.h"
 
 #include <arpa/inet.h>
+#include <sys/un.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace ev {
@@ -12,7 +15,7 @@ namespace {
 // before it is copied anywhere (the CVE-2016-10196 shape).
 constexpr std::size_t kMaxText = 1 + INET6_ADDRSTRLEN + 2 + 5;
 
-void set_why(std::string* why, const char* text) {
+void set_why(std::string* why, const std::string& text) {
   if (why) *why = text;
 }
 
@@ -89,6 +92,44 @@ std::optional<SocketAddress> parse_sockaddr_port(std::string_view text, int defa
   return addr;
 }
 
+namespace {
+bool valid_host_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::optional<Endpoint> parse_endpoint(std::string_view text, std::string* why) {
+  Endpoint e;
+  if (text.substr(0, 5) == "unix:") {
+    e.unix = SocketAddress::unix_path(text.substr(5), why);
+    if (!e.unix) return std::nullopt;
+    return e;
+  }
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return set_why(why, "expected HOST:PORT"), std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  auto port = parse_port(text.substr(colon + 1));
+  if (!port || *port == 0) return set_why(why, "expected a port 1..65535 after the last ':'"), std::nullopt;
+  bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) {
+    if (!parse_ip(host)) return set_why(why, "not an IPv6 address in brackets"), std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return set_why(why, "an IPv6 address needs brackets: [::1]:PORT"), std::nullopt;
+  } else if (!parse_ip(host) && !valid_host_name(host)) {
+    return set_why(why, "not a host name or IP address"), std::nullopt;
+  }
+  e.host = std::string(host);
+  e.port = *port;
+  return e;
+}
+
 int SocketAddress::port() const {
   if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
   if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
@@ -102,6 +143,11 @@ void SocketAddress::set_port(int port) {
 }
 
 std::string SocketAddress::host() const {
+  if (is_unix()) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&storage);
+    std::size_t max = length > offsetof(sockaddr_un, sun_path) ? length - offsetof(sockaddr_un, sun_path) : 0;
+    return std::string(un->sun_path, strnlen(un->sun_path, std::min(max, sizeof un->sun_path)));
+  }
   char buf[INET6_ADDRSTRLEN] = "";
   if (family() == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf, sizeof buf);
   if (family() == AF_INET6) inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf, sizeof buf);
@@ -109,9 +155,22 @@ std::string SocketAddress::host() const {
 }
 
 std::string SocketAddress::to_string() const {
+  if (is_unix()) return "unix:" + host();
   std::string h = host();
   if (family() == AF_INET6) h = "[" + h + "]";
   return h + ":" + std::to_string(port());
+}
+
+std::optional<SocketAddress> SocketAddress::unix_path(std::string_view path, std::string* why) {
+  SocketAddress a;
+  auto* un = reinterpret_cast<sockaddr_un*>(&a.storage);
+  if (path.empty()) return set_why(why, "empty socket path"), std::nullopt;
+  if (path.size() >= sizeof un->sun_path || path.find('\0') != std::string_view::npos)
+    return set_why(why, "socket path longer than " + std::to_string(sizeof un->sun_path - 1) + " bytes"), std::nullopt;
+  un->sun_family = AF_UNIX;
+  std::memcpy(un->sun_path, path.data(), path.size());
+  a.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  return a;
 }
 
 SocketAddress SocketAddress::from(const sockaddr* sa, socklen_t len) {

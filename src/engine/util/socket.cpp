@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 namespace ev {
 
 void UniqueFd::reset(int fd) {
@@ -37,6 +39,14 @@ int make_tcp_nodelay(int fd) { return set_int_option(fd, IPPROTO_TCP, TCP_NODELA
 
 int make_socketpair(int fds[2]) {
   return socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds);
+}
+
+bool unix_socket_listening(const SocketAddress& addr) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
+  // A Unix connect completes (or fails with ECONNREFUSED) at once; EAGAIN
+  // means a full backlog, which is a live server too.
+  return ::connect(fd.get(), addr.sa(), addr.length) == 0 || errno == EAGAIN;
 }
 
 long raise_fd_limit(long want) {

@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "engine/util/sockaddr.h"
+
 namespace ev {
 
 // Owns a file descriptor and closes it on destruction.
@@ -38,6 +40,10 @@ int make_listen_socket_reuseable_port(int fd);  // SO_REUSEPORT
 int make_tcp_nodelay(int fd);
 // A connected AF_UNIX stream pair, non-blocking and close-on-exec.
 int make_socketpair(int fds[2]);
+
+// True if a server accepts connections on the Unix socket at addr
+// (a connect(2), which a Unix socket answers at once, closed again).
+bool unix_socket_listening(const SocketAddress& addr);
 
 // Raises RLIMIT_NOFILE's soft limit to at least `want` (or the hard
 // limit); returns the new soft limit.

@@ -159,7 +159,12 @@ class BufferEvent {
   // (one pointer here instead of a shared flag per BufferEvent).
   class Guard {
    public:
+    // The BufferEvent keeps this stack object's address only while it
+    // lives: the destructor takes it out again (GCC cannot see that).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
     explicit Guard(BufferEvent& b) : bev_(&b), next_(b.guards_) { b.guards_ = this; }
+#pragma GCC diagnostic pop
     ~Guard() {
       if (bev_) bev_->guards_ = next_;
     }

@@ -20,14 +20,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "floor_main.h"
+
 namespace {
 
 constexpr int kBatch = 64;
 constexpr std::size_t kMaxPacket = 512;
 constexpr unsigned char kAnswer[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4, 192, 0, 2, 1};
-
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
 
 // Turns the query in p[0, len) into its answer; the answer's length, or 0
 // to send nothing (not a one-question query).
@@ -51,21 +50,14 @@ std::size_t answer(unsigned char* p, std::size_t len) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 || std::strcmp(argv[1], "--port") != 0) {
-    std::fprintf(stderr, "usage: %s --port P   (0: any free port)\n", argv[0]);
-    return 2;
-  }
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;  // no SA_RESTART: recvmmsg returns EINTR
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  int port = floor_main::start(argc, argv);
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
-  sin.sin_port = htons(static_cast<std::uint16_t>(std::atoi(argv[2])));
+  sin.sin_port = htons(static_cast<std::uint16_t>(port));
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) != 0) {
-    std::fprintf(stderr, "dns_floor: cannot bind 127.0.0.1:%s: %s\n", argv[2], std::strerror(errno));
+    std::fprintf(stderr, "dns_floor: cannot bind 127.0.0.1:%d: %s\n", port, std::strerror(errno));
     return 1;
   }
   socklen_t slen = sizeof sin;
@@ -77,7 +69,7 @@ int main(int argc, char** argv) {
   sockaddr_in peers[kBatch];
   iovec iov[kBatch];
   mmsghdr in[kBatch], out[kBatch];
-  while (!g_stop) {
+  while (!floor_main::g_stop) {
     for (int i = 0; i < kBatch; ++i) {
       iov[i] = iovec{bufs[i], kMaxPacket};
       in[i] = mmsghdr{};

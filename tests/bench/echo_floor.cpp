@@ -23,10 +23,9 @@
 #include <string>
 #include <vector>
 
-namespace {
+#include "floor_main.h"
 
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+namespace {
 
 struct Conn {
   std::string pending;  // echoed bytes the socket has not taken yet
@@ -89,20 +88,13 @@ int listen_on(int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 || std::strcmp(argv[1], "--port") != 0) {
-    std::fprintf(stderr, "usage: %s --port P   (0: any free port)\n", argv[0]);
-    return 2;
-  }
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;  // no SA_RESTART: epoll_wait returns EINTR
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  int lfd = listen_on(std::atoi(argv[2]));
+  int port = floor_main::start(argc, argv);
+  int lfd = listen_on(port);
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
   watch(ep, EPOLL_CTL_ADD, lfd, EPOLLIN);
   std::vector<Conn> conns;
   std::vector<epoll_event> events(1024);
-  while (!g_stop) {
+  while (!floor_main::g_stop) {
     int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), -1);
     for (int i = 0; i < n; ++i) {
       int fd = events[static_cast<std::size_t>(i)].data.fd;
